@@ -1,0 +1,24 @@
+// Registration of the `scorch` subcommands. Each Register* function lives in its own file
+// under commands/ and adds one group of subcommands to the root CLI11 app.
+//
+// A subcommand's callback reports failure by throwing CommandExit{code}; main() turns it
+// into the process exit code. Errors are printed by the command itself, naming the problem.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace scorch::app {
+
+// Thrown from a subcommand callback to end the program with `code`.
+struct CommandExit {
+  int code;
+};
+
+void RegisterVersionCommand(CLI::App& app);   // version
+void RegisterDoctorCommand(CLI::App& app);    // doctor
+void RegisterConfigCommands(CLI::App& app);   // config check
+void RegisterModelCommands(CLI::App& app);    // model init|info, tokenize
+void RegisterRewardCommands(CLI::App& app);   // grade, reward serve
+void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly
+
+}  // namespace scorch::app

@@ -1,0 +1,34 @@
+// Subcommands whose roles have not been built yet. Each says so plainly, names the issue
+// that builds it, and exits with status 2; none prints made-up output.
+#include <cstdio>
+
+#include "commands.h"
+
+namespace scorch::app {
+namespace {
+
+void AddPending(CLI::App& app, const char* name, const char* what, const char* issue) {
+  auto* cmd = app.add_subcommand(name, std::string(what) + " [not built yet]");
+  cmd->allow_extras();
+  cmd->callback([name, issue] {
+    std::fprintf(stderr,
+                 "scorch %s: not built yet (tracked in %s). Nothing was run.\n", name, issue);
+    throw CommandExit{2};
+  });
+}
+
+}  // namespace
+
+void RegisterPendingCommands(CLI::App& app) {
+  AddPending(app, "run", "Run a job (all roles embedded, or this rank's role under mpirun)",
+             "issue 7, orchestrator");
+  AddPending(app, "orchestrator", "Run the orchestrator role", "issue 7/8");
+  AddPending(app, "rollout", "Run a rollout worker connected to an orchestrator", "issue 5");
+  AddPending(app, "learner", "Run a learner rank", "issue 6");
+  AddPending(app, "generate", "Generate a trajectory from a model directory", "issue 5");
+  AddPending(app, "submit", "Print and launch the mpirun command for a job", "issue 8");
+  AddPending(app, "inspect", "Summarise a run directory (terminal, JSON, HTML)", "issue 9");
+  AddPending(app, "status", "Show a running job's live status", "issue 9");
+}
+
+}  // namespace scorch::app

@@ -1,0 +1,25 @@
+// Process-wide LibTorch settings and facts about the machine's dense-math speed.
+//
+// Debian's LibTorch defaults to one intra-op thread here and multiplies matrices through
+// whatever libblas.so.3 is installed; every scorch entry point that runs tensor math calls
+// ConfigureTorchThreads first so the thread count is explicit. Thread-safe to call; the
+// setting is process-wide.
+#pragma once
+
+#include <string>
+
+namespace scorch::model {
+
+// Sets LibTorch's intra-op thread count: `requested` if > 0, else the number of online CPUs.
+// Returns the count now in effect.
+int ConfigureTorchThreads(int requested = 0);
+
+// The resolved path of the BLAS shared library LibTorch's process has loaded (from
+// /proc/self/maps), or "" if none can be identified.
+std::string BlasLibraryInUse();
+
+// Measures float32 dense matmul throughput of an n x n by n x n product, repeated for about
+// `seconds` after one warm-up. Returns GFLOP/s (2 n^3 flops per product).
+double MeasureMatmulGflops(int n = 1024, double seconds = 0.5);
+
+}  // namespace scorch::model

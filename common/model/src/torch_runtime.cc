@@ -1,0 +1,59 @@
+#include "scorch/model/torch_runtime.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace scorch::model {
+
+int ConfigureTorchThreads(int requested) {
+  int n = requested;
+  if (n <= 0) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    n = online > 0 ? static_cast<int>(online) : static_cast<int>(std::thread::hardware_concurrency());
+    if (n <= 0) n = 1;
+  }
+  torch::set_num_threads(n);
+  return torch::get_num_threads();
+}
+
+std::string BlasLibraryInUse() {
+  // Force LibTorch to load its BLAS by running one tiny matmul.
+  auto a = torch::ones({2, 2});
+  (void)torch::mm(a, a);
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto pos = line.find('/');
+    if (pos == std::string::npos) continue;
+    std::string path = line.substr(pos);
+    if (path.find("blas") != std::string::npos || path.find("mkl_") != std::string::npos) {
+      char resolved[4096];
+      if (realpath(path.c_str(), resolved) != nullptr) return resolved;
+      return path;
+    }
+  }
+  return "";
+}
+
+double MeasureMatmulGflops(int n, double seconds) {
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up
+  int iters = 0;
+  auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    c = torch::mm(a, b);
+    ++iters;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < seconds);
+  return 2.0 * n * static_cast<double>(n) * n * iters / elapsed / 1e9;
+}
+
+}  // namespace scorch::model
