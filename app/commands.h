@@ -17,7 +17,8 @@ struct CommandExit {
 void RegisterVersionCommand(CLI::App& app);   // version
 void RegisterDoctorCommand(CLI::App& app);    // doctor
 void RegisterConfigCommands(CLI::App& app);   // config check
-void RegisterModelCommands(CLI::App& app);    // model init|info, tokenize
+void RegisterModelCommands(CLI::App& app);    // model init|info
+void RegisterTokenizeCommand(CLI::App& app);  // tokenize
 void RegisterRewardCommands(CLI::App& app);   // grade, reward serve
 void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   scorch::app::RegisterDoctorCommand(app);
   scorch::app::RegisterConfigCommands(app);
   scorch::app::RegisterModelCommands(app);
+  scorch::app::RegisterTokenizeCommand(app);
   scorch::app::RegisterRewardCommands(app);
   scorch::app::RegisterPendingCommands(app);
   try {

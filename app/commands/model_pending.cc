@@ -1,4 +1,4 @@
-// Placeholder registration until the model issue (3) lands `model` and `tokenize`.
+// Placeholder registration until the model issue (3) lands `scorch model init|info`.
 #include <cstdio>
 
 #include "commands.h"
@@ -6,14 +6,12 @@
 namespace scorch::app {
 
 void RegisterModelCommands(CLI::App& app) {
-  for (const char* name : {"model", "tokenize"}) {
-    auto* cmd = app.add_subcommand(name, "Model and tokenizer tools [not built yet]");
-    cmd->allow_extras();
-    cmd->callback([name] {
-      std::fprintf(stderr, "scorch %s: not built yet (tracked in issue 3). Nothing was run.\n", name);
-      throw CommandExit{2};
-    });
-  }
+  auto* cmd = app.add_subcommand("model", "Create and describe model directories [not built yet]");
+  cmd->allow_extras();
+  cmd->callback([] {
+    std::fprintf(stderr, "scorch model: not built yet (tracked in issue 3). Nothing was run.\n");
+    throw CommandExit{2};
+  });
 }
 
 }  // namespace scorch::app
