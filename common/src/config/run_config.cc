@@ -1,0 +1,170 @@
+#include "scorch/common/config/run_config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "scorch/common/logging.h"
+#include "scorch/common/version.h"
+
+namespace scorch::config {
+
+Status JobConfig::Validate() const {
+  if (name.empty()) return Status::InvalidArgument("name must not be empty");
+  if (name.find('/') != std::string::npos || name == "." || name == "..") {
+    return Status::InvalidArgument("name \"" + name + "\" must be a plain folder name");
+  }
+  return Status::Ok();
+}
+
+Status LoggingConfig::Validate() const {
+  log::Level parsed;
+  if (!log::ParseLevel(level, &parsed)) {
+    return Status::InvalidArgument("level \"" + level +
+                                   "\" is not one of debug, info, warning, error");
+  }
+  return Status::Ok();
+}
+
+Status StageConfig::Validate() const {
+  static const std::vector<std::string> kProtocols = {"single_turn", "self_correct", "two_turn",
+                                                      "post_completion"};
+  if (name.empty()) return Status::InvalidArgument("every stage needs a name");
+  bool known = false;
+  for (const auto& p : kProtocols) known |= (p == protocol);
+  if (!known) {
+    std::string msg = "protocol \"" + protocol + "\" is not one of single_turn, self_correct, "
+                      "two_turn, post_completion";
+    if (auto s = SuggestClosest(protocol, kProtocols)) msg += " (did you mean \"" + *s + "\"?)";
+    return Status::InvalidArgument(msg);
+  }
+  if (kind == StageKind::kGrpo && samples_per_prompt < 2) {
+    return Status::InvalidArgument(
+        "a grpo stage needs samples_per_prompt >= 2 (group-normalised advantages)");
+  }
+  return Status::Ok();
+}
+
+Status ClusterConfig::Validate() const {
+  static const char* kSchemes[] = {"inproc://", "ipc://", "tcp://"};
+  for (const char* s : kSchemes) {
+    if (control_endpoint.rfind(s, 0) == 0) return Status::Ok();
+  }
+  return Status::InvalidArgument("control_endpoint \"" + control_endpoint +
+                                 "\" must start with inproc://, ipc:// or tcp://");
+}
+
+Status RunConfig::Validate() const {
+  std::set<std::string> names;
+  for (const auto& stage : stages) {
+    if (!stage.name.empty() && !names.insert(stage.name).second) {
+      return Status::InvalidArgument("stage name \"" + stage.name + "\" is used twice");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ApplyOverride(YAML::Node& root, const std::string& assignment, SourceInfo* src) {
+  const std::string label = "--set " + assignment;
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::InvalidArgument(label + ": expected KEY.PATH=VALUE");
+  }
+  std::string key_path = assignment.substr(0, eq);
+  std::string value_text = assignment.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::stringstream ss(key_path);
+  for (std::string part; std::getline(ss, part, '.');) {
+    if (part.empty()) return Status::InvalidArgument(label + ": empty segment in key path");
+    parts.push_back(part);
+  }
+  YAML::Node value;
+  try {
+    value = YAML::Load(value_text);
+  } catch (const YAML::Exception&) {
+    value = YAML::Node(value_text);  // not YAML: take it as a plain string
+  }
+  if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+
+  // Walk down, creating mappings as needed; integer segments index existing lists.
+  std::vector<YAML::Node> chain{root};
+  std::string shown_path;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    YAML::Node cur = chain.back();
+    const std::string& part = parts[i];
+    const bool last = i + 1 == parts.size();
+    bool is_index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+    if (cur.IsSequence()) {
+      if (!is_index) {
+        return Status::InvalidArgument(label + ": \"" + shown_path + "\" is a list; use a number");
+      }
+      size_t idx = std::stoul(part);
+      if (idx >= cur.size()) {
+        return Status::InvalidArgument(label + ": index " + part + " is past the end of " +
+                                       shown_path + " (" + std::to_string(cur.size()) + " items)");
+      }
+      shown_path += "[" + part + "]";
+      if (last) {
+        cur[idx] = value;
+      } else {
+        chain.push_back(cur[idx]);
+      }
+      continue;
+    }
+    if (!cur.IsMap()) {
+      if (cur.IsNull() || !cur.IsDefined()) {
+        cur = YAML::Node(YAML::NodeType::Map);
+      } else {
+        return Status::InvalidArgument(label + ": \"" + shown_path + "\" is a value, not a section");
+      }
+    }
+    shown_path = JoinPath(shown_path, part);
+    if (last) {
+      cur[part] = value;
+    } else {
+      YAML::Node next = cur[part];
+      if (!next.IsDefined() || next.IsNull()) {
+        cur[part] = YAML::Node(YAML::NodeType::Map);
+        next = cur[part];
+      }
+      chain.push_back(next);
+    }
+  }
+  src->overrides[shown_path] = label;
+  return Status::Ok();
+}
+
+StatusOr<RunConfig> ParseRunConfig(const std::string& yaml_text, const std::string& name,
+                                   const std::vector<std::string>& overrides) {
+  SourceInfo src;
+  src.file = name;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    return Status::InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                   std::to_string(e.mark.column + 1) + ": YAML syntax error: " +
+                                   e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  for (const auto& o : overrides) SCORCH_RETURN_IF_ERROR(ApplyOverride(root, o, &src));
+  RunConfig config;
+  SCORCH_RETURN_IF_ERROR(ReadConfig(root, src, &config));
+  return config;
+}
+
+StatusOr<RunConfig> LoadRunConfig(const std::string& path,
+                                  const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot open config file " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseRunConfig(buf.str(), path, overrides);
+}
+
+std::string ResolvedConfigYaml(const RunConfig& config) {
+  return WriteConfigYaml(config, std::string("Resolved by scorch ") + kVersion + " (git " +
+                                     kGitHash + "). Every field, defaults included.");
+}
+
+}  // namespace scorch::config
