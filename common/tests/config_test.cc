@@ -1,0 +1,155 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "scorch/common/config/run_config.h"
+
+namespace scorch::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ErrorOf(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  auto result = ParseRunConfig(yaml, "job.yaml", overrides);
+  EXPECT_FALSE(result.ok()) << "expected an error for:\n" << yaml;
+  return result.ok() ? "" : result.status().message();
+}
+
+TEST(ConfigTest, EmptyDocumentGivesDefaults) {
+  auto c = ParseRunConfig("", "empty.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->job.name, "job");
+  EXPECT_EQ(c->job.seed, 1234);
+  EXPECT_TRUE(c->stages.empty());
+}
+
+TEST(ConfigTest, ReadsTypedValues) {
+  auto c = ParseRunConfig(R"(
+job: {name: demo, seed: 7, threads: 2}
+logging: {level: debug, color: false}
+stages:
+  - {name: warmup, kind: sft, steps: 3, lr: 2.0e-5}
+  - {name: rl, kind: grpo, samples_per_prompt: 4, protocol: self_correct}
+)",
+                          "job.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->job.name, "demo");
+  EXPECT_EQ(c->job.seed, 7);
+  EXPECT_EQ(c->job.threads, 2);
+  EXPECT_FALSE(c->logging.color);
+  ASSERT_EQ(c->stages.size(), 2u);
+  EXPECT_EQ(c->stages[0].kind, StageKind::kSft);
+  EXPECT_DOUBLE_EQ(c->stages[0].lr, 2e-5);
+  EXPECT_EQ(c->stages[1].kind, StageKind::kGrpo);
+  EXPECT_EQ(c->stages[1].protocol, "self_correct");
+}
+
+TEST(ConfigTest, UnknownKeySuggestsClosestWithLocation) {
+  std::string e = ErrorOf("job:\n  name: x\n  sead: 3\n");
+  EXPECT_THAT(e, HasSubstr("job.yaml:3:3"));
+  EXPECT_THAT(e, HasSubstr("unknown key \"sead\""));
+  EXPECT_THAT(e, HasSubstr("did you mean \"seed\"?"));
+  std::string top = ErrorOf("stagez: []\n");
+  EXPECT_THAT(top, HasSubstr("at the top level"));
+  EXPECT_THAT(top, HasSubstr("did you mean \"stages\"?"));
+}
+
+TEST(ConfigTest, UnknownKeyFarFromAnyNameHasNoSuggestion) {
+  std::string e = ErrorOf("job:\n  zzzzzzzzzz: 1\n");
+  EXPECT_THAT(e, HasSubstr("unknown key \"zzzzzzzzzz\""));
+  EXPECT_EQ(e.find("did you mean"), std::string::npos);
+}
+
+TEST(ConfigTest, WrongTypeNamesPathAndLineColumn) {
+  std::string e = ErrorOf("job:\n  name: x\n  seed: many\n");
+  EXPECT_THAT(e, HasSubstr("job.yaml:3:9: job.seed: expected an integer, got \"many\""));
+  std::string list = ErrorOf("stages: {name: a}\n");
+  EXPECT_THAT(list, HasSubstr("stages: expected a list, got a mapping"));
+  std::string flag = ErrorOf("logging: {color: maybe}\n");
+  EXPECT_THAT(flag, HasSubstr("logging.color: expected true or false"));
+}
+
+TEST(ConfigTest, OutOfRangeIsRejected) {
+  std::string e = ErrorOf("stages:\n  - {name: a, lr: 3.5}\n");
+  EXPECT_THAT(e, HasSubstr("job.yaml:2:19: stages[0].lr: 3.5 is out of range [0, 1]"));
+  std::string neg = ErrorOf("job: {threads: -1}\n");
+  EXPECT_THAT(neg, HasSubstr("job.threads: -1 is out of range [0, 1024]"));
+  std::string huge = ErrorOf("job: {threads: 99999999999999999999}\n");
+  EXPECT_THAT(huge, HasSubstr("does not fit"));
+}
+
+TEST(ConfigTest, EnumValuesAreCheckedWithSuggestion) {
+  std::string e = ErrorOf("stages:\n  - {name: a, kind: grop}\n");
+  EXPECT_THAT(e, HasSubstr("stages[0].kind: unknown value \"grop\""));
+  EXPECT_THAT(e, HasSubstr("did you mean \"grpo\"?"));
+}
+
+TEST(ConfigTest, CrossFieldValidationNamesTheSection) {
+  std::string e = ErrorOf("stages:\n  - {name: a, kind: grpo, samples_per_prompt: 1}\n");
+  EXPECT_THAT(e, HasSubstr("stages[0]: a grpo stage needs samples_per_prompt >= 2"));
+  std::string dup = ErrorOf("stages:\n  - {name: a}\n  - {name: a}\n");
+  EXPECT_THAT(dup, HasSubstr("stage name \"a\" is used twice"));
+  std::string level = ErrorOf("logging: {level: loud}\n");
+  EXPECT_THAT(level, HasSubstr("logging: level \"loud\" is not one of"));
+}
+
+TEST(ConfigTest, ReportsEveryProblemAtOnce) {
+  std::string e = ErrorOf("job: {seed: x, thread: 2}\nlogging: {verbosity: 99}\n");
+  EXPECT_THAT(e, HasSubstr("job.seed"));
+  EXPECT_THAT(e, HasSubstr("unknown key \"thread\""));
+  EXPECT_THAT(e, HasSubstr("logging.verbosity"));
+}
+
+TEST(ConfigTest, YamlSyntaxErrorHasLocation) {
+  std::string e = ErrorOf("job: {name: x\n");
+  EXPECT_THAT(e, HasSubstr("job.yaml:"));
+  EXPECT_THAT(e, HasSubstr("YAML syntax error"));
+}
+
+TEST(ConfigOverrideTest, SetsNestedScalarsListsAndCreatesSections) {
+  auto c = ParseRunConfig("job: {name: a}\nstages:\n  - {name: s1}\n", "job.yaml",
+                          {"job.seed=99", "stages.0.steps=5", "logging.level=warning",
+                           "cluster.rollout_workers=3"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->job.seed, 99);
+  EXPECT_EQ(c->stages[0].steps, 5);
+  EXPECT_EQ(c->logging.level, "warning");
+  EXPECT_EQ(c->cluster.rollout_workers, 3);
+  EXPECT_EQ(c->job.name, "a");
+}
+
+TEST(ConfigOverrideTest, LaterOverrideWins) {
+  auto c = ParseRunConfig("", "job.yaml", {"job.seed=1", "job.seed=2"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->job.seed, 2);
+}
+
+TEST(ConfigOverrideTest, BadOverridesNameTheOverride) {
+  EXPECT_THAT(ErrorOf("", {"job.seed"}), HasSubstr("--set job.seed: expected KEY.PATH=VALUE"));
+  EXPECT_THAT(ErrorOf("", {"job.seed=abc"}),
+              HasSubstr("--set job.seed=abc: job.seed: expected an integer"));
+  EXPECT_THAT(ErrorOf("", {"job.sed=3"}), HasSubstr("did you mean \"seed\"?"));
+  EXPECT_THAT(ErrorOf("stages: [{name: a}]\n", {"stages.4.steps=1"}),
+              HasSubstr("index 4 is past the end"));
+  EXPECT_THAT(ErrorOf("job: {name: a}\n", {"job.name.x=1"}), HasSubstr("is a value, not a section"));
+}
+
+TEST(ConfigRoundTripTest, ResolvedYamlReadsBackIdentically) {
+  auto c = ParseRunConfig(
+      "job: {name: rt, seed: 5}\nstages:\n  - {name: a, kind: eval, lr: 0.125}\n", "job.yaml");
+  ASSERT_TRUE(c.ok());
+  std::string text = ResolvedConfigYaml(*c);
+  EXPECT_THAT(text, HasSubstr("# master seed"));
+  auto again = ParseRunConfig(text, "resolved.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << text;
+  EXPECT_EQ(ResolvedConfigYaml(*again), text);
+  EXPECT_EQ(again->stages[0].kind, StageKind::kEval);
+  EXPECT_DOUBLE_EQ(again->stages[0].lr, 0.125);
+}
+
+TEST(SuggestTest, ClosestWithinThreshold) {
+  EXPECT_EQ(SuggestClosest("learnr", {"learner", "model"}).value_or(""), "learner");
+  EXPECT_FALSE(SuggestClosest("xyz", {"learner", "model"}).has_value());
+}
+
+}  // namespace
+}  // namespace scorch::config
