@@ -1,0 +1,106 @@
+// Rollout-plane messages: the orchestrator's GenerateRequest (a work lease), the rollout
+// worker's Trajectory (ALGORITHMS §1), and the TrainBatch the orchestrator hands to learners.
+//
+// Identity of a sample: (step, prompt_id, sample_idx) plus the lease_id it was produced
+// under and the policy_version that produced it, so a re-delivered result is recognised
+// and dropped (ARCHITECTURE §2).
+//
+// Trajectory layout: `token_ids` is the whole sequence, prompt included. `logprobs` and
+// `trainable_mask` have exactly one entry per token (log-prob 0 and mask 0 for tokens the
+// policy did not sample: prompt and instruction text). `segments` cover token ranges
+// [begin, end) in order and say who wrote them (role, turn, kind). Validate() in
+// message.h checks these invariants; EncodeMessage refuses a trajectory that breaks them.
+//
+// Thread-safety: values; no shared state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scorch/common/proto/wire_types.h"
+
+namespace scorch::proto {
+
+struct SamplingParams {
+  float temperature = 1.0f;       // 0 = greedy
+  float top_p = 1.0f;             // nucleus mass in (0, 1]
+  int32_t top_k = 0;              // 0 = off
+  int32_t max_new_tokens = 1024;  // per generated turn
+  uint64_t seed = 0;              // per-sample RNG seed (reproducible sampling)
+  std::vector<std::string> stop_strings;
+  std::vector<int32_t> stop_token_ids;
+
+  bool operator==(const SamplingParams&) const = default;
+};
+
+// Orchestrator → rollout worker: generate one sample of one prompt under a lease.
+struct GenerateRequest {
+  int64_t step = 0;
+  int64_t prompt_id = 0;                  // index of the prompt in the stage's dataset
+  int32_t sample_idx = 0;                 // which of the prompt's samples (GRPO group member)
+  uint64_t lease_id = 0;                  // the orchestrator's lease for this work item
+  int64_t deadline_unix_ms = 0;           // the lease expires then (wall clock, ms since epoch)
+  std::string prompt_text;                // the problem text, before the protocol's chat template
+  std::vector<int32_t> prompt_token_ids;  // optional pre-tokenised prompt; empty = tokenise text
+  std::string protocol;  // turn protocol name, e.g. "single", "srr", "two_turn", "pcl"
+  SamplingParams sampling;
+  std::optional<Verdict> forced_verdict;   // data collection: copy this verdict (correct/wrong)
+  std::optional<std::string> gold_answer;  // reference answer, when the protocol needs it
+
+  bool operator==(const GenerateRequest&) const = default;
+};
+
+// A contiguous token range [begin, end) of a trajectory and who produced it.
+struct Segment {
+  ChatRole role = ChatRole::kAssistant;
+  int32_t turn = 0;  // 0-based turn h of the multi-turn MDP
+  SegmentKind kind = SegmentKind::kAttempt;
+  int32_t begin = 0;  // token offset, inclusive
+  int32_t end = 0;    // token offset, exclusive
+  std::string text;   // decoded text of the range (may hold partial UTF-8 at a cut)
+
+  bool operator==(const Segment&) const = default;
+};
+
+// Rollout worker → orchestrator: one finished sample.
+struct Trajectory {
+  int64_t step = 0;
+  int64_t prompt_id = 0;
+  int32_t sample_idx = 0;
+  uint64_t lease_id = 0;
+  int64_t policy_version = 0;           // weights that sampled every generated token
+  std::vector<int32_t> token_ids;       // the whole sequence, prompt included
+  std::vector<float> logprobs;          // one per token: log π(token | prefix); 0 if not sampled
+  std::vector<uint8_t> trainable_mask;  // one per token: 1 = the loss sees it, 0 = context
+  std::vector<Segment> segments;        // ordered, non-overlapping, within token_ids
+  std::vector<FinishReason> finish_reasons;  // one per generated turn
+  std::vector<std::string> turn_answers;     // per turn: the attempt's final-answer text
+  std::optional<float> hidden_state_score;   // SWIFT reward-head score, when computed
+
+  bool operator==(const Trajectory&) const = default;
+};
+
+// A graded trajectory inside a TrainBatch.
+struct TrainSample {
+  Trajectory trajectory;
+  double reward = 0.0;                              // scalar trajectory reward
+  std::map<std::string, double> reward_components;  // named parts of `reward`
+  std::vector<float> dense_rewards;                 // optional per-token rewards; empty = none,
+                                                    // else one per token of the trajectory
+
+  bool operator==(const TrainSample&) const = default;
+};
+
+// Orchestrator → learner: the samples of one optimisation step.
+struct TrainBatch {
+  int64_t step = 0;
+  std::string stage;  // the stage name from the job config, e.g. "grpo"
+  std::vector<TrainSample> samples;
+
+  bool operator==(const TrainBatch&) const = default;
+};
+
+}  // namespace scorch::proto

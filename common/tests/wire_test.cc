@@ -1,0 +1,357 @@
+// Wire protocol tests: every message round-trips exactly, and each kind of malformed input
+// is rejected with an error that names what is wrong.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "scorch/common/proto/message.h"
+#include "scorch/common/proto/msgpack_scan.h"
+#include "wire_samples.h"
+
+namespace scorch::proto {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::HasSubstr;
+
+std::string Encode(const Message& m) {
+  auto bytes = EncodeMessage(m);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *bytes : std::string();
+}
+
+// Decodes an encoded message to json, lets `edit` change it, and re-encodes the raw msgpack.
+template <typename F>
+std::string Tamper(const Message& m, F edit) {
+  json j = json::from_msgpack(Encode(m));
+  edit(j);
+  std::string out;
+  json::to_msgpack(j, out);
+  return out;
+}
+
+void ExpectError(std::string_view bytes, StatusCode code, std::string_view substring) {
+  auto decoded = DecodeMessage(bytes);
+  ASSERT_FALSE(decoded.ok()) << "decoded a malformed message";
+  EXPECT_EQ(decoded.status().code(), code) << decoded.status();
+  EXPECT_THAT(decoded.status().message(), HasSubstr(std::string(substring)));
+}
+
+TEST(WireTest, EveryMessageRoundTripsExactly) {
+  for (const Message& m : testing::AllSampleMessages()) {
+    SCOPED_TRACE(std::string(MessageTypeName(m)));
+    const std::string bytes = Encode(m);
+    auto decoded = DecodeMessage(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(decoded->index(), m.index());
+    EXPECT_TRUE(*decoded == m);
+    // Deterministic: re-encoding the decoded message gives the same bytes.
+    EXPECT_EQ(Encode(*decoded), bytes);
+  }
+}
+
+TEST(WireTest, DefaultMessagesRoundTrip) {
+  std::vector<Message> defaults = {Hello{},      Heartbeat{},  Trajectory{}, GradeRequest{},
+                                   GradeReply{}, TrainBatch{}, StepStats{},  WeightsAnnounce{},
+                                   Error{},      Shutdown{}};
+  GenerateRequest g;  // defaults are valid sampling params
+  defaults.push_back(g);
+  for (const Message& m : defaults) {
+    SCOPED_TRACE(std::string(MessageTypeName(m)));
+    auto decoded = DecodeMessage(Encode(m));
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_TRUE(*decoded == m);
+  }
+}
+
+TEST(WireTest, OptionalFieldsAbsentStayAbsent) {
+  Hello h = testing::SampleHello();
+  h.token.reset();
+  Trajectory t = testing::SampleTrajectory(8);
+  t.hidden_state_score.reset();
+  GenerateRequest g = testing::SampleGenerateRequest();
+  g.forced_verdict.reset();
+  g.gold_answer.reset();
+  for (const Message& m : std::vector<Message>{h, t, g}) {
+    const std::string bytes = Encode(m);
+    const json body = json::from_msgpack(bytes)["body"];
+    EXPECT_FALSE(body.contains("token"));
+    EXPECT_FALSE(body.contains("hidden_state_score"));
+    EXPECT_FALSE(body.contains("forced_verdict"));
+    auto decoded = DecodeMessage(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_TRUE(*decoded == m);
+  }
+}
+
+TEST(WireTest, ExtremeValuesRoundTrip) {
+  Trajectory t = testing::SampleTrajectory(8);
+  t.lease_id = UINT64_MAX;
+  t.step = INT64_MIN;
+  t.policy_version = INT64_MAX;
+  t.logprobs[1] = -std::numeric_limits<float>::infinity();
+  t.logprobs[2] = std::numeric_limits<float>::denorm_min();
+  t.token_ids[0] = INT32_MAX;
+  t.segments[0].text = std::string("nul\0byte", 8);
+  auto decoded = DecodeMessage(Encode(t));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(*decoded == Message(t));
+}
+
+TEST(WireTest, BigArraysTravelAsLittleEndianBlobs) {
+  Trajectory t = testing::SampleTrajectory(4096);
+  const std::string bytes = Encode(t);
+  const json body = json::from_msgpack(bytes)["body"];
+  ASSERT_TRUE(body["token_ids"].is_binary());
+  ASSERT_TRUE(body["logprobs"].is_binary());
+  ASSERT_TRUE(body["trainable_mask"].is_binary());
+  const auto& ids = body["token_ids"].get_binary();
+  ASSERT_EQ(ids.size(), 4096u * 4);
+  const uint32_t first = ids[0] | ids[1] << 8 | ids[2] << 16 | static_cast<uint32_t>(ids[3]) << 24;
+  EXPECT_EQ(first, static_cast<uint32_t>(t.token_ids[0]));
+  // ids + logprobs + mask = 9 bytes/token; the rest (segments, header) is small.
+  EXPECT_LT(bytes.size(), 4096u * 9 + 1024);
+}
+
+TEST(WireTest, UnknownBodyFieldsAreIgnored) {
+  const std::string bytes =
+      Tamper(testing::SampleHeartbeat(), [](json& j) { j["body"]["added_in_v1_1"] = "x"; });
+  auto decoded = DecodeMessage(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(*decoded == Message(testing::SampleHeartbeat()));
+}
+
+TEST(WireTest, EmptyBufferIsDataLoss) { ExpectError("", StatusCode::kDataLoss, "empty"); }
+
+TEST(WireTest, OversizedMessageIsRefused) {
+  const std::string bytes = Encode(testing::SampleTrajectory(1024));
+  CodecOptions small;
+  small.max_message_bytes = 1000;
+  auto decoded = DecodeMessage(bytes, small);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(decoded.status().message(), HasSubstr("exceeds the limit of 1000"));
+  auto encoded = EncodeMessage(testing::SampleTrajectory(1024), small);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(WireTest, EveryTruncationIsAnError) {
+  const std::string bytes = Encode(testing::SampleGradeReply());
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    auto decoded = DecodeMessage(std::string_view(bytes).substr(0, len));
+    ASSERT_FALSE(decoded.ok()) << "prefix of " << len << " bytes decoded";
+    EXPECT_TRUE(decoded.status().IsDataLoss()) << decoded.status();
+  }
+  ExpectError(std::string_view(bytes).substr(0, bytes.size() - 1), StatusCode::kDataLoss,
+              "truncated, expected a value at offset");
+}
+
+TEST(WireTest, TrailingBytesAreAnError) {
+  ExpectError(Encode(testing::SampleShutdown()) + "x", StatusCode::kDataLoss, "trailing bytes");
+}
+
+TEST(WireTest, DeepNestingIsRefusedWithoutRecursion) {
+  // A million nested one-element arrays would overflow nlohmann's recursive reader.
+  std::string deep(1'000'000, '\x91');
+  deep.push_back('\x00');
+  CodecOptions big;
+  big.max_message_bytes = 2 << 20;
+  auto decoded = DecodeMessage(deep, big);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(decoded.status().message(), HasSubstr("nesting deeper than 64"));
+  // Exactly at the limit is structurally fine (then fails as a non-envelope).
+  std::string ok_depth(64, '\x91');
+  ok_depth.push_back('\x00');
+  EXPECT_TRUE(ScanMsgpack(ok_depth).ok());
+  ok_depth.insert(0, "\x91");
+  EXPECT_FALSE(ScanMsgpack(ok_depth).ok());
+  ExpectError(std::string(10, '\x91') + '\x00', StatusCode::kInvalidArgument,
+              "envelope: expected map, got array");
+}
+
+TEST(WireTest, ImpossibleLengthsAreCaughtBeforeParsing) {
+  ExpectError(std::string("\xdd\xff\xff\xff\xff", 5), StatusCode::kDataLoss, "cannot fit");
+  ExpectError(std::string("\xdf\x00\x01\x00\x00\x00", 6), StatusCode::kDataLoss, "cannot fit");
+  ExpectError(std::string("\xc6\x7f\xff\xff\xff"
+                          "abc",
+                          8),
+              StatusCode::kDataLoss, "past the end");
+  ExpectError(std::string("\xdb\x00\x00\x00\x09"
+                          "abc",
+                          8),
+              StatusCode::kDataLoss, "past the end");
+  ExpectError(std::string("\xcb\x00\x00", 3), StatusCode::kDataLoss, "truncated");
+  ExpectError(std::string("\xc1", 1), StatusCode::kDataLoss, "reserved type byte");
+}
+
+TEST(WireTest, TooManyElementsIsRefused) {
+  std::string many("\xdc\xff\xff", 3);  // array16 of 65535 nils
+  many.append(65535, '\xc0');
+  CodecOptions opts;
+  opts.max_elements = 1000;
+  auto decoded = DecodeMessage(many, opts);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(decoded.status().message(), HasSubstr("more than 1000 values"));
+}
+
+TEST(WireTest, NonStringMapKeyIsAnError) {
+  ExpectError(std::string("\x81\x01\x02", 3), StatusCode::kInvalidArgument,
+              "map key at offset 1 is not a string");
+}
+
+TEST(WireTest, EnvelopeErrorsAreNamed) {
+  const Message hb = testing::SampleHeartbeat();
+  ExpectError(Tamper(hb, [](json& j) { j["v"] = 2; }), StatusCode::kFailedPrecondition,
+              "unsupported protocol version 2 (this build speaks version 1)");
+  ExpectError(Tamper(hb, [](json& j) { j["v"] = "1"; }), StatusCode::kInvalidArgument,
+              "envelope.v: expected integer, got string");
+  ExpectError(Tamper(hb, [](json& j) { j.erase("v"); }), StatusCode::kInvalidArgument,
+              "envelope.v: missing");
+  ExpectError(Tamper(hb, [](json& j) { j["type"] = "Bogus"; }), StatusCode::kInvalidArgument,
+              "unknown message type 'Bogus'");
+  ExpectError(Tamper(hb, [](json& j) { j.erase("body"); }), StatusCode::kInvalidArgument,
+              "envelope.body: missing");
+  ExpectError(Tamper(hb, [](json& j) { j["body"] = json::array(); }), StatusCode::kInvalidArgument,
+              "envelope.body: expected map, got array");
+  std::string not_map;
+  json::to_msgpack(json(42), not_map);
+  ExpectError(not_map, StatusCode::kInvalidArgument, "envelope: expected map, got integer");
+}
+
+TEST(WireTest, FieldTypeErrorsNameTheField) {
+  const Message t = testing::SampleTrajectory(8);
+  ExpectError(Tamper(t, [](json& j) { j["body"]["logprobs"] = "oops"; }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.logprobs: expected bin of float32, got string");
+  ExpectError(Tamper(t,
+                     [](json& j) {
+                       j["body"]["token_ids"] = json::array({1, 2});
+                     }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.token_ids: expected bin of int32, got array");
+  ExpectError(Tamper(t, [](json& j) { j["body"].erase("trainable_mask"); }),
+              StatusCode::kInvalidArgument, "Trajectory.trainable_mask: missing");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["step"] = 1.5; }), StatusCode::kInvalidArgument,
+              "Trajectory.step: expected integer, got float");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["sample_idx"] = int64_t{1} << 40; }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.sample_idx: 1099511627776 is out of range for int32");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["lease_id"] = -1; }), StatusCode::kInvalidArgument,
+              "Trajectory.lease_id: -1 is out of range for uint64");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["segments"][1]["kind"] = "banana"; }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.segments[1].kind: unknown value 'banana' (expected one of prompt, "
+              "attempt, verify, instruction, evaluation)");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["segments"][2] = 7; }),
+              StatusCode::kInvalidArgument, "Trajectory.segments[2]: expected map, got integer");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["finish_reasons"][0] = 3; }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.finish_reasons[0]: expected string, got integer");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["turn_answers"][1] = nullptr; }),
+              StatusCode::kInvalidArgument, "Trajectory.turn_answers[1]: expected string, got nil");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["hidden_state_score"] = "high"; }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.hidden_state_score: expected float, got string");
+
+  ExpectError(Tamper(testing::SampleGradeReply(),
+                     [](json& j) { j["body"]["items"][1]["turns"][0]["verdict"] = "maybe"; }),
+              StatusCode::kInvalidArgument,
+              "GradeReply.items[1].turns[0].verdict: unknown value 'maybe'");
+  ExpectError(
+      Tamper(testing::SampleStepStats(), [](json& j) { j["body"]["metrics"]["loss"] = "low"; }),
+      StatusCode::kInvalidArgument, "StepStats.metrics[\"loss\"]: expected float, got string");
+  ExpectError(Tamper(testing::SampleGenerateRequest(),
+                     [](json& j) { j["body"]["sampling"]["top_k"] = true; }),
+              StatusCode::kInvalidArgument,
+              "GenerateRequest.sampling.top_k: expected integer, got bool");
+  ExpectError(Tamper(testing::SampleHello(), [](json& j) { j["body"]["role"] = "boss"; }),
+              StatusCode::kInvalidArgument, "Hello.role: unknown value 'boss'");
+  ExpectError(Tamper(testing::SampleShutdown(), [](json& j) { j["body"]["drain"] = 1; }),
+              StatusCode::kInvalidArgument, "Shutdown.drain: expected bool, got integer");
+}
+
+TEST(WireTest, BlobLengthMustBeAMultipleOfTheElementSize) {
+  const Message t = testing::SampleTrajectory(8);
+  ExpectError(Tamper(t,
+                     [](json& j) {
+                       j["body"]["token_ids"] = json::binary({1, 2, 3, 4, 5, 6, 7});
+                     }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.token_ids: bin of 7 bytes is not a multiple of 4 (int32)");
+  ExpectError(Tamper(t,
+                     [](json& j) {
+                       j["body"]["token_ids"] = json::binary({1, 2, 3, 4}, 5);
+                     }),
+              StatusCode::kInvalidArgument, "Trajectory.token_ids: expected bin of int32, got ext");
+}
+
+TEST(WireTest, InvariantErrorsNameTheField) {
+  const Message t = testing::SampleTrajectory(8);
+  // 8 tokens: drop one log-prob (4 bytes).
+  ExpectError(Tamper(t,
+                     [](json& j) {
+                       auto b = j["body"]["logprobs"].get_binary();
+                       b.resize(b.size() - 4);
+                       j["body"]["logprobs"] = json::binary(b);
+                     }),
+              StatusCode::kInvalidArgument, "Trajectory.logprobs: 7 entries for 8 tokens");
+  ExpectError(Tamper(t,
+                     [](json& j) {
+                       j["body"]["trainable_mask"] = json::binary({1, 0});
+                     }),
+              StatusCode::kInvalidArgument, "Trajectory.trainable_mask: 2 entries for 8 tokens");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["segments"][4]["end"] = 9; }),
+              StatusCode::kInvalidArgument, "Trajectory.segments[4]: range [6, 9)");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["segments"][1]["begin"] = 0; }),
+              StatusCode::kInvalidArgument, "Trajectory.segments[1]: range [0, 4)");
+  ExpectError(Tamper(testing::SampleGenerateRequest(),
+                     [](json& j) { j["body"]["forced_verdict"] = "error"; }),
+              StatusCode::kInvalidArgument,
+              "GenerateRequest.forced_verdict: 'error' cannot be forced");
+  ExpectError(Tamper(testing::SampleGenerateRequest(),
+                     [](json& j) { j["body"]["sampling"]["top_p"] = 0.0; }),
+              StatusCode::kInvalidArgument,
+              "GenerateRequest.sampling.top_p: 0.000000 is not in (0, 1]");
+  ExpectError(Tamper(testing::SampleGradeRequest(),
+                     [](json& j) { j["body"]["items"][2]["num_generated_tokens"] = 4; }),
+              StatusCode::kInvalidArgument,
+              "GradeRequest.items[2].generated_token_ids: 5 ids but num_generated_tokens is 4");
+  ExpectError(Tamper(testing::SampleTrainBatch(),
+                     [](json& j) {
+                       j["body"]["samples"][1]["dense_rewards"] = json::binary({0, 0, 0, 0});
+                     }),
+              StatusCode::kInvalidArgument,
+              "TrainBatch.samples[1].dense_rewards: 1 entries for 24 tokens");
+  ExpectError(Tamper(testing::SampleError(), [](json& j) { j["body"]["code"] = 0; }),
+              StatusCode::kInvalidArgument, "Error.code: 0 is not a scorch error code");
+}
+
+TEST(WireTest, EncodeRefusesInvalidMessages) {
+  Trajectory t = testing::SampleTrajectory(8);
+  t.logprobs.pop_back();
+  auto encoded = EncodeMessage(t);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_THAT(encoded.status().message(), HasSubstr("Trajectory.logprobs: 7 entries for 8 tokens"));
+
+  GenerateRequest g = testing::SampleGenerateRequest();
+  g.sampling.max_new_tokens = 0;
+  encoded = EncodeMessage(g);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_THAT(encoded.status().message(), HasSubstr("GenerateRequest.sampling.max_new_tokens"));
+}
+
+TEST(WireTest, TypeNamesAndEnumNamesAreStable) {
+  EXPECT_EQ(MessageTypeName(Message(Trajectory{})), "Trajectory");
+  EXPECT_EQ(MessageTypeName(Message(Shutdown{})), "Shutdown");
+  EXPECT_EQ(SegmentKindName(SegmentKind::kEvaluation), "evaluation");
+  EXPECT_EQ(ParseVerdict("wrong"), Verdict::kWrong);
+  EXPECT_EQ(ParseVerdict("Wrong"), std::nullopt);
+  EXPECT_EQ(EnumChoices<FinishReason>(), "eos, stop, length, aborted");
+}
+
+}  // namespace
+}  // namespace scorch::proto
