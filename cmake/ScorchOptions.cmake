@@ -5,7 +5,8 @@ target_compile_options(scorch_build_flags INTERFACE -Wall -Wextra -Wno-unused-pa
 # GCC 12 reports false positives from inlined library code (yaml-cpp's node impl, libstdc++
 # char_traits) under -O2/-O3; they are not in scorch's code and cannot be fixed there.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  target_compile_options(scorch_build_flags INTERFACE -Wno-dangling-pointer -Wno-restrict)
+  target_compile_options(scorch_build_flags INTERFACE -Wno-dangling-pointer -Wno-restrict
+                                                   -Wno-stringop-overflow)
 endif()
 if(SCORCH_WERROR)
   target_compile_options(scorch_build_flags INTERFACE -Werror)
