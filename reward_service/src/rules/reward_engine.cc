@@ -34,7 +34,7 @@ StatusOr<std::unique_ptr<RewardEngine>> RewardEngine::Create(const RewardConfig&
 std::vector<OracleQuery> RewardEngine::Queries(const TrajectoryView& trajectory) const {
   std::vector<OracleQuery> out;
   for (const Turn& t : trajectory.turns) {
-    if (t.kind == TurnKind::kAttempt) out.push_back(OracleQuery{trajectory.gold, t.text, true});
+    if (t.kind == TurnKind::kAttempt) out.push_back(OracleQuery{trajectory.gold, t.text, !trajectory.attempts_are_answers});
   }
   return out;
 }

@@ -49,6 +49,7 @@ struct TrajectoryView {
   int64_t generated_tokens = -1;    // L; -1: use token_ids.size()
   int64_t max_new_tokens = 0;       // L_max for the cosine rule; 0: use the rule's own
   int64_t step = -1;                // training step, for staged rules; -1 unknown
+  bool attempts_are_answers = false;  // attempt turns hold bare answers (no extraction)
 
   // L as defined above.
   int64_t Length() const {
