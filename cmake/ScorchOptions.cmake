@@ -34,13 +34,6 @@ if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_C_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
 endif()
 
-# Git hash for `scorch version` and the run directory.
-execute_process(COMMAND git rev-parse --short=12 HEAD
-  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR} OUTPUT_VARIABLE SCORCH_GIT_HASH
-  OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-if(NOT SCORCH_GIT_HASH)
-  set(SCORCH_GIT_HASH "unknown")
-endif()
 
 # mpirun refuses to run as root without --allow-run-as-root; tests add it when needed.
 execute_process(COMMAND id -u OUTPUT_VARIABLE _scorch_uid OUTPUT_STRIP_TRAILING_WHITESPACE)
