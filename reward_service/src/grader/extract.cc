@@ -111,6 +111,8 @@ std::vector<Box> FindBoxes(std::string_view t) {
   return outer;
 }
 
+constexpr size_t kMaxGroup = 256;  // most answers one list may collect
+
 const char* const kConnectorWords[] = {"and", "or", "und", "et", "y"};
 
 bool IsConnectorWord(std::string_view w) {
@@ -255,7 +257,8 @@ std::vector<Item> FindSpans(std::string_view t) {
       }
       if (closed) {
         size_t close_len = (display && j + 1 < n && t[j + 1] == '$') ? 2 : 1;
-        spans.push_back({i, j + close_len, std::string(t.substr(i + open_len, j - i - open_len)), true});
+        std::string_view body = Trim(t.substr(i + open_len, j - i - open_len));
+        if (!body.empty()) spans.push_back({i, j + close_len, std::string(body), true});
         i = j + close_len;
       } else if (j >= n) {
         i += open_len;  // no `$` anywhere after, so this rescan happens once
@@ -363,12 +366,13 @@ bool HasDigit(std::string_view s) {
 std::string CombineTail(std::string_view t, const std::vector<Item>& items, size_t last) {
   std::vector<std::string> group{items[last].text};
   size_t k = last;
-  while (k > 0 && items[k - 1].is_span == items[last].is_span) {
+  while (k > 0 && items[k - 1].is_span == items[last].is_span && group.size() < kMaxGroup) {
     std::string_view gap = t.substr(items[k - 1].end, items[k].start - items[k - 1].end);
     if (!IsConnectorGap(gap)) break;
-    group.insert(group.begin(), items[k - 1].text);
+    group.push_back(items[k - 1].text);
     --k;
   }
+  std::reverse(group.begin(), group.end());
   return group.size() == 1 ? group[0] : JoinList(group);
 }
 
@@ -480,11 +484,12 @@ std::vector<std::string> FinalBoxedGroup(std::string_view text) {
   while (!boxes.empty() && Trim(boxes.back().content).empty()) boxes.pop_back();
   if (boxes.empty()) return {};
   std::vector<std::string> group{std::string(boxes.back().content)};
-  for (size_t k = boxes.size() - 1; k > 0; --k) {
+  for (size_t k = boxes.size() - 1; k > 0 && group.size() < kMaxGroup; --k) {
     std::string_view gap = text.substr(boxes[k - 1].end, boxes[k].start - boxes[k - 1].end);
     if (!IsConnectorGap(gap) || Trim(boxes[k - 1].content).empty()) break;
-    group.insert(group.begin(), std::string(boxes[k - 1].content));
+    group.push_back(std::string(boxes[k - 1].content));
   }
+  std::reverse(group.begin(), group.end());
   return group;
 }
 

@@ -115,6 +115,7 @@ Verdict Grader::Grade(const GradeRequest& request) const {
         return finish(Make(Outcome::kError, "too_large", s == 0 ? "gold response too long" : "response too long"));
       }
       Extraction ex = ExtractAnswer(text, opt);
+      if (budget.Expired()) return finish(Make(Outcome::kError, "deadline", "deadline passed during extraction"));
       if (!ex.found) {
         if (s == 0) return finish(Make(Outcome::kError, "gold_no_answer", "no answer found in the gold response"));
         return finish(Make(Outcome::kWrong, "no_answer", "no answer found in the response"));

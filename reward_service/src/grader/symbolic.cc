@@ -350,8 +350,13 @@ bool SafeToExpand(const GiNaC::ex& e, int depth = 0) {
     GiNaC::ex ex = e.op(1);
     if (GiNaC::is_a<GiNaC::numeric>(ex) && GiNaC::is_a<GiNaC::add>(e.op(0))) {
       GiNaC::numeric n = GiNaC::ex_to<GiNaC::numeric>(ex);
-      if (GiNaC::abs(n) > GiNaC::numeric(24) || (!n.is_integer() && GiNaC::abs(n) > GiNaC::numeric(24))) return false;
-      if (e.op(0).nops() > 8 && GiNaC::abs(n) > GiNaC::numeric(4)) return false;
+      if (GiNaC::abs(n) > GiNaC::numeric(64)) return false;
+      // Terms of (t_1 + ... + t_k)^n: C(n + k - 1, k - 1); keep expansions small.
+      double k = static_cast<double>(e.op(0).nops());
+      double terms = 1;
+      double m = std::fabs(std::floor(n.to_double()));
+      for (double j = 1; j < k && terms < 1e9; ++j) terms = terms * (m + j) / j;
+      if (terms > 3000) return false;
     }
   }
   for (size_t i = 0; i < e.nops(); ++i) {
