@@ -7,7 +7,8 @@
 // length fields (str/bin/array/map headers) and wrapping in deep nesting. A structure-aware
 // pass edits the decoded tree (retypes, drops or duplicates fields) and re-encodes it, which
 // reaches the field-level checks. Seeds are fixed, so a failure reproduces; it prints the
-// iteration and the buffer in hex.
+// iteration and the buffer in hex. Every buffer the structural scan accepts is also parsed
+// by both the iterative parser and nlohmann's reference reader, and the trees must agree.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <random>
 
 #include "scorch/common/proto/message.h"
+#include "scorch/common/proto/msgpack_scan.h"
 #include "wire_samples.h"
 
 namespace scorch::proto {
@@ -185,8 +187,30 @@ class Fuzzer {
   std::vector<std::string> corpus_;
 };
 
+size_t g_differential_checks = 0;
+
+// Where the structural scan accepts a buffer, the iterative parser must build exactly the
+// tree nlohmann's (recursive, reference) reader builds. Compared as re-encoded bytes, so NaN
+// payloads compare equal.
+void CheckParserAgainstNlohmann(std::string_view bytes, size_t iteration) {
+  if (!ScanMsgpack(bytes).ok()) return;
+  ++g_differential_checks;
+  auto mine = ParseMsgpack(bytes);
+  ASSERT_TRUE(mine.ok()) << "iteration " << iteration << ": " << mine.status();
+  const json reference = json::from_msgpack(bytes.begin(), bytes.end(), /*strict=*/true,
+                                            /*allow_exceptions=*/false);
+  ASSERT_FALSE(reference.is_discarded())
+      << "iteration " << iteration << ": scan accepted what nlohmann rejects: " << Hex(bytes);
+  std::string a;
+  std::string b;
+  json::to_msgpack(*mine, a);
+  json::to_msgpack(reference, b);
+  EXPECT_EQ(Hex(a), Hex(b)) << "iteration " << iteration << ": input " << Hex(bytes);
+}
+
 // Decodes one buffer and checks the decoder's contract. Returns true if it decoded.
 bool CheckOne(std::string_view bytes, size_t iteration) {
+  CheckParserAgainstNlohmann(bytes, iteration);
   auto decoded = DecodeMessage(bytes);
   if (!decoded.ok()) {
     EXPECT_FALSE(decoded.status().message().empty())
@@ -229,10 +253,14 @@ TEST(WireFuzzTest, RandomAndMutatedBuffersNeverCrash) {
   for (size_t k = 0; k < kTree; ++k, ++i) decoded += CheckOne(f.MutateTree(), i);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("fuzzed %zu buffers in %.2f s; %zu decoded as valid messages\n", i, seconds, decoded);
+  std::printf(
+      "fuzzed %zu buffers in %.2f s; %zu decoded as valid messages; %zu parsed and compared "
+      "with nlohmann's reader\n",
+      i, seconds, decoded, g_differential_checks);
   EXPECT_GE(i, 100'000u);
   // Most mutations must be rejected; a handful survive (e.g. a flipped bit inside a text).
   EXPECT_LT(decoded, i / 2);
+  EXPECT_GT(g_differential_checks, i / 10);  // the differential check did run on many
 }
 
 }  // namespace

@@ -344,6 +344,51 @@ TEST(WireTest, EncodeRefusesInvalidMessages) {
   EXPECT_THAT(encoded.status().message(), HasSubstr("GenerateRequest.sampling.max_new_tokens"));
 }
 
+// The iterative parser must build the same tree as nlohmann's reference reader for every
+// msgpack type and width.
+TEST(WireTest, IterativeParserMatchesNlohmannReader) {
+  const json values = {
+      {"pos", {0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295ULL, 4294967296ULL, UINT64_MAX}},
+      {"neg", {-1, -32, -33, -128, -129, -32768, -32769, -2147483648LL, -2147483649LL, INT64_MIN}},
+      {"float", {0.5, -1e300, 3.25}},
+      {"str",
+       {"", "a", std::string(31, 'x'), std::string(32, 'y'), std::string(300, 'z'),
+        std::string(70000, 'w')}},
+      {"bin",
+       {json::binary({}), json::binary({1, 2, 3}), json::binary(std::vector<uint8_t>(300, 7)),
+        json::binary(std::vector<uint8_t>(70000, 9))}},
+      {"ext",
+       {json::binary({1}, 5), json::binary({1, 2}, 6), json::binary({1, 2, 3, 4}, 7),
+        json::binary({1, 2, 3}, 200), json::binary(std::vector<uint8_t>(16, 1), 1),
+        json::binary(std::vector<uint8_t>(300, 2), 2)}},
+      {"misc", {nullptr, true, false, json::array(), json::object()}},
+      {"big_array", std::vector<int>(70000, 1)}};
+  std::string bytes;
+  json::to_msgpack(values, bytes);
+  // Hand-written encodings nlohmann's writer never produces: float32, over-wide ints, a
+  // repeated key.
+  const std::vector<std::string> extra = {
+      std::string("\xca\x3f\xc0\x00\x00", 5),                  // float32 1.5
+      std::string("\xd0\x80", 2),                              // int8 -128
+      std::string("\xd1\xff\x00", 3),                          // int16 -256
+      std::string("\xd2\xff\xff\xff\xfe", 5),                  // int32 -2
+      std::string("\xd3\x00\x00\x00\x00\x00\x00\x00\x05", 9),  // int64 5
+      std::string("\xcd\x00\x01", 3),                          // uint16 1
+      std::string("\x82\xa1k\x01\xa1k\x02", 7),                // {"k": 1, "k": 2}
+      std::string("\xd9\x01z", 3),                             // str8 "z"
+  };
+  for (const std::string& b : std::vector<std::string>{
+           bytes, extra[0], extra[1], extra[2], extra[3], extra[4], extra[5], extra[6], extra[7]}) {
+    auto mine = ParseMsgpack(b);
+    ASSERT_TRUE(mine.ok()) << mine.status();
+    const json reference = json::from_msgpack(b);
+    EXPECT_EQ(*mine, reference) << reference.dump().substr(0, 200);
+    EXPECT_EQ(mine->type(), reference.type());
+  }
+  EXPECT_EQ(*ParseMsgpack(extra[6]), json({{"k", 2}}));
+  EXPECT_EQ(ParseMsgpack(extra[0])->get<double>(), 1.5);
+}
+
 TEST(WireTest, TypeNamesAndEnumNamesAreStable) {
   EXPECT_EQ(MessageTypeName(Message(Trajectory{})), "Trajectory");
   EXPECT_EQ(MessageTypeName(Message(Shutdown{})), "Shutdown");

@@ -67,9 +67,9 @@ Status FromJson(const FieldReader& r, GradeResult* v);
 Status FromJson(const FieldReader& r, GradeReply* v);
 
 // ---- writing helpers ----
-json::binary_t BlobOf(const std::vector<int32_t>& v);
-json::binary_t BlobOf(const std::vector<float>& v);
-json::binary_t BlobOf(const std::vector<uint8_t>& v);
+json BlobOf(const std::vector<int32_t>& v);
+json BlobOf(const std::vector<float>& v);
+json BlobOf(const std::vector<uint8_t>& v);
 
 template <typename E>
 json EnumListOf(const std::vector<E>& v) {

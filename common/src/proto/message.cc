@@ -1,7 +1,7 @@
 // The versioned envelope around every message (message.h): {"v", "type", "body"}, encoded as
-// MessagePack. Decoding goes: size limit → iterative structural scan (msgpack_scan.h) →
-// nlohmann parse with exceptions off (and caught anyway) → envelope checks → typed body →
-// Validate. No step throws out of this file.
+// MessagePack. Decoding goes: size limit → iterative structural scan and iterative parse into
+// an nlohmann::json tree (msgpack_scan.h) → envelope checks → typed body → Validate. No step
+// throws out of this file.
 #include <array>
 #include <exception>
 #include <utility>
@@ -65,6 +65,31 @@ StatusOr<Message> DecodeParsed(const json& root) {
                                  "'");
 }
 
+// An upper-ish estimate of the encoded size, so the output buffer is allocated once. The
+// tree is one we built from a message struct (depth ≤ 6), so recursion is bounded.
+size_t EncodedSizeHint(const json& j) {
+  switch (j.type()) {
+    case json::value_t::string:
+      return 5 + j.get_ref<const std::string&>().size();
+    case json::value_t::binary:
+      return 6 + j.get_binary().size();
+    case json::value_t::array: {
+      size_t n = 5;
+      for (const json& v : j) n += EncodedSizeHint(v);
+      return n;
+    }
+    case json::value_t::object: {
+      size_t n = 5;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        n += 5 + it.key().size() + EncodedSizeHint(it.value());
+      }
+      return n;
+    }
+    default:
+      return 9;
+  }
+}
+
 }  // namespace
 
 std::string_view MessageTypeName(const Message& message) { return kTypeNames[message.index()]; }
@@ -77,6 +102,7 @@ StatusOr<std::string> EncodeMessage(const Message& message, const CodecOptions& 
     envelope["type"] = std::string(MessageTypeName(message));
     envelope["body"] = std::visit([](const auto& m) { return internal::ToJson(m); }, message);
     std::string out;
+    out.reserve(EncodedSizeHint(envelope));
     json::to_msgpack(envelope, out);
     if (out.size() > options.max_message_bytes) {
       return Status::ResourceExhausted(std::string(MessageTypeName(message)) + ": encoded size " +
@@ -96,15 +122,12 @@ StatusOr<Message> DecodeMessage(std::string_view bytes, const CodecOptions& opti
                                      std::to_string(options.max_message_bytes));
   }
   if (bytes.empty()) return Status::DataLoss("empty message");
-  SCORCH_RETURN_IF_ERROR(
-      ScanMsgpack(bytes, MsgpackScanLimits{options.max_depth, options.max_elements}));
   try {
-    json root = json::from_msgpack(bytes.begin(), bytes.end(), /*strict=*/true,
-                                   /*allow_exceptions=*/false);
-    if (root.is_discarded()) return Status::DataLoss("msgpack: malformed message");
+    SCORCH_ASSIGN_OR_RETURN(
+        json root, ParseMsgpack(bytes, MsgpackScanLimits{options.max_depth, options.max_elements}));
     return DecodeParsed(root);
-  } catch (const std::exception& e) {
-    return Status::DataLoss(std::string("msgpack: ") + e.what());
+  } catch (const std::exception& e) {  // allocation failure; nothing here throws otherwise
+    return Status::ResourceExhausted(std::string("DecodeMessage: ") + e.what());
   }
 }
 

@@ -4,7 +4,9 @@
 #include "scorch/common/proto/msgpack_scan.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace scorch::proto {
@@ -200,6 +202,237 @@ Status ScanMsgpack(std::string_view bytes, const MsgpackScanLimits& limits) {
                             " trailing bytes after the message" + At(pos));
   }
   return Status::Ok();
+}
+
+}  // namespace scorch::proto
+
+namespace scorch::proto {
+namespace {
+
+using json = nlohmann::json;
+
+// Reads values from a buffer that ScanMsgpack has accepted. Bounds are still checked (one
+// compare per read) so that a bug here cannot read out of range.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view bytes)
+      : data_(reinterpret_cast<const uint8_t*>(bytes.data())), n_(bytes.size()) {}
+
+  bool Has(size_t k) const { return k <= n_ - pos_; }
+  uint8_t Byte() { return data_[pos_++]; }
+  uint64_t BigEndian(size_t width) {
+    const uint64_t v = ReadBigEndian(data_ + pos_, width);
+    pos_ += width;
+    return v;
+  }
+  const uint8_t* Take(size_t k) {
+    const uint8_t* p = data_ + pos_;
+    pos_ += k;
+    return p;
+  }
+  size_t pos() const { return pos_; }
+
+ private:
+  const uint8_t* data_;
+  size_t n_;
+  size_t pos_ = 0;
+};
+
+template <typename T>
+T FromBits(uint64_t bits) {
+  using U = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  const U narrow = static_cast<U>(bits);
+  T out;
+  std::memcpy(&out, &narrow, sizeof(T));
+  return out;
+}
+
+Status Corrupt(size_t offset) {
+  return Status::DataLoss("msgpack: inconsistent buffer" + At(offset));
+}
+
+// Reads one scalar, or the header of a container (returned as an empty array/object with
+// *count set), at the cursor.
+Status ReadValue(Cursor& c, json* out, uint64_t* count) {
+  *count = 0;
+  const size_t start = c.pos();
+  if (!c.Has(1)) return Corrupt(start);
+  const uint8_t b = c.Byte();
+  auto fixed = [&](size_t width, uint64_t* v) {
+    if (!c.Has(width)) return false;
+    *v = c.BigEndian(width);
+    return true;
+  };
+  uint64_t v = 0;
+  size_t len_width = 0;
+  bool is_bin = false;
+  bool is_ext = false;
+  if (b <= 0x7f) {
+    *out = static_cast<uint64_t>(b);
+    return Status::Ok();
+  }
+  if (b >= 0xe0) {
+    *out = static_cast<int64_t>(static_cast<int8_t>(b));
+    return Status::Ok();
+  }
+  if (b <= 0x8f || (b >= 0x90 && b <= 0x9f)) {
+    *count = b & 0x0f;
+    *out = b <= 0x8f ? json::object() : json::array();
+    return Status::Ok();
+  }
+  if (b <= 0xbf) {  // fixstr
+    const size_t len = b & 0x1f;
+    if (!c.Has(len)) return Corrupt(start);
+    const auto* p = c.Take(len);
+    *out = std::string(reinterpret_cast<const char*>(p), len);
+    return Status::Ok();
+  }
+  switch (b) {
+    case 0xc0:
+      *out = nullptr;
+      return Status::Ok();
+    case 0xc2:
+      *out = false;
+      return Status::Ok();
+    case 0xc3:
+      *out = true;
+      return Status::Ok();
+    case 0xc4:
+      len_width = 1, is_bin = true;
+      break;
+    case 0xc5:
+      len_width = 2, is_bin = true;
+      break;
+    case 0xc6:
+      len_width = 4, is_bin = true;
+      break;
+    case 0xc7:
+      len_width = 1, is_ext = true;
+      break;
+    case 0xc8:
+      len_width = 2, is_ext = true;
+      break;
+    case 0xc9:
+      len_width = 4, is_ext = true;
+      break;
+    case 0xca:
+      if (!fixed(4, &v)) return Corrupt(start);
+      *out = static_cast<double>(FromBits<float>(v));
+      return Status::Ok();
+    case 0xcb:
+      if (!fixed(8, &v)) return Corrupt(start);
+      *out = FromBits<double>(v);
+      return Status::Ok();
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+      if (!fixed(size_t{1} << (b - 0xcc), &v)) return Corrupt(start);
+      *out = v;
+      return Status::Ok();
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
+      const size_t width = size_t{1} << (b - 0xd0);
+      if (!fixed(width, &v)) return Corrupt(start);
+      // Sign-extend the big-endian two's-complement value of `width` bytes.
+      const int shift = static_cast<int>(64 - 8 * width);
+      *out = static_cast<int64_t>(v << shift) >> shift;
+      return Status::Ok();
+    }
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8: {
+      const size_t len = size_t{1} << (b - 0xd4);
+      if (!c.Has(1 + len)) return Corrupt(start);
+      const uint8_t subtype = c.Byte();
+      const auto* p = c.Take(len);
+      *out = json::binary(std::vector<uint8_t>(p, p + len), subtype);
+      return Status::Ok();
+    }
+    case 0xd9:
+      len_width = 1;
+      break;
+    case 0xda:
+      len_width = 2;
+      break;
+    case 0xdb:
+      len_width = 4;
+      break;
+    case 0xdc:
+    case 0xdd:
+    case 0xde:
+    case 0xdf: {
+      if (!fixed(b == 0xdc || b == 0xde ? 2 : 4, &v)) return Corrupt(start);
+      *count = v;
+      *out = b <= 0xdd ? json::array() : json::object();
+      return Status::Ok();
+    }
+    default:
+      return Corrupt(start);
+  }
+  // str, bin or ext with an explicit length.
+  if (!fixed(len_width, &v)) return Corrupt(start);
+  if (!c.Has(v + (is_ext ? 1 : 0))) return Corrupt(start);
+  const uint8_t subtype = is_ext ? c.Byte() : 0;
+  const auto* p = c.Take(v);
+  if (is_bin) {
+    *out = json::binary(std::vector<uint8_t>(p, p + v));
+  } else if (is_ext) {
+    *out = json::binary(std::vector<uint8_t>(p, p + v), subtype);
+  } else {
+    *out = std::string(reinterpret_cast<const char*>(p), v);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<nlohmann::json> ParseMsgpack(std::string_view bytes, const MsgpackScanLimits& limits) {
+  SCORCH_RETURN_IF_ERROR(ScanMsgpack(bytes, limits));
+  struct Open {
+    json* container;
+    uint64_t remaining;  // entries (key/value pairs for a map) still to read
+  };
+  Cursor cursor(bytes);
+  json root;
+  std::vector<Open> stack;
+  bool root_done = false;
+  json key;
+  while (true) {
+    while (!stack.empty() && stack.back().remaining == 0) stack.pop_back();
+    if (stack.empty() && root_done) break;
+    json* slot;
+    if (stack.empty()) {
+      slot = &root;
+      root_done = true;
+    } else {
+      Open& open = stack.back();
+      --open.remaining;
+      if (open.container->is_object()) {
+        uint64_t unused;
+        const size_t at = cursor.pos();
+        SCORCH_RETURN_IF_ERROR(ReadValue(cursor, &key, &unused));
+        if (!key.is_string()) return Corrupt(at);
+        // A repeated key keeps the last value, as nlohmann's reader does.
+        slot = &(*open.container)[key.get_ref<const std::string&>()];
+      } else {
+        open.container->push_back(nullptr);
+        slot = &open.container->back();  // stays valid until this child is complete
+      }
+    }
+    uint64_t count = 0;
+    SCORCH_RETURN_IF_ERROR(ReadValue(cursor, slot, &count));
+    if (count > 0) {
+      if (slot->is_array()) slot->get_ref<json::array_t&>().reserve(count);
+      stack.push_back({slot, count});
+    }
+  }
+  if (cursor.pos() != bytes.size()) return Corrupt(cursor.pos());
+  return root;
 }
 
 }  // namespace scorch::proto

@@ -1,5 +1,6 @@
 // Cross-field invariants of the wire messages (message.h: Validate). Run by EncodeMessage
 // before sending and by DecodeMessage after parsing, so a peer can rely on them.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -80,14 +81,23 @@ Status ValidateTrajectory(const Trajectory& t, const std::string& ctx) {
         ctx, "trainable_mask",
         std::to_string(t.trainable_mask.size()) + " entries for " + std::to_string(n) + " tokens");
   }
+  // Branch-free reductions first (they vectorise); find the culprit only on failure.
+  int32_t min_id = 0;
+  uint8_t max_mask = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (t.token_ids[i] < 0) {
-      return Status::InvalidArgument(Index(ctx, "token_ids", i) + ": negative token id " +
-                                     std::to_string(t.token_ids[i]));
-    }
-    if (t.trainable_mask[i] > 1) {
-      return Status::InvalidArgument(Index(ctx, "trainable_mask", i) + ": " +
-                                     std::to_string(t.trainable_mask[i]) + " is not 0 or 1");
+    min_id = std::min(min_id, t.token_ids[i]);
+    max_mask = std::max(max_mask, t.trainable_mask[i]);
+  }
+  if (min_id < 0 || max_mask > 1) {
+    for (size_t i = 0; i < n; ++i) {
+      if (t.token_ids[i] < 0) {
+        return Status::InvalidArgument(Index(ctx, "token_ids", i) + ": negative token id " +
+                                       std::to_string(t.token_ids[i]));
+      }
+      if (t.trainable_mask[i] > 1) {
+        return Status::InvalidArgument(Index(ctx, "trainable_mask", i) + ": " +
+                                       std::to_string(t.trainable_mask[i]) + " is not 0 or 1");
+      }
     }
   }
   int32_t prev_end = 0;
