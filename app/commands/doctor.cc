@@ -9,6 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#ifdef SCORCH_HAVE_NCCL
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+#endif
+
 #include "commands.h"
 #include "scorch/common/version.h"
 #include "scorch/model/torch_runtime.h"
@@ -47,6 +52,12 @@ nlohmann::json Diagnose(int threads, int matmul_n) {
 #endif
 #ifdef SCORCH_HAVE_NCCL
   d["nccl_compiled"] = true;
+  int nccl_version = 0;
+  if (ncclGetVersion(&nccl_version) == ncclSuccess) d["nccl_version"] = nccl_version;
+  int cuda_runtime = 0;
+  if (cudaRuntimeGetVersion(&cuda_runtime) == cudaSuccess) d["cuda_runtime_version"] = cuda_runtime;
+  int gpus = 0;
+  d["cuda_runtime_devices"] = cudaGetDeviceCount(&gpus) == cudaSuccess ? gpus : 0;
 #else
   d["nccl_compiled"] = false;
 #endif
@@ -81,7 +92,12 @@ void RegisterDoctorCommand(CLI::App& app) {
     std::printf("  MPI                %s\n", d["mpi_compiled"].get<bool>()
                                                  ? d.value("mpirun", std::string("compiled in")).c_str()
                                                  : "not compiled in");
-    std::printf("  NCCL               %s\n", d["nccl_compiled"].get<bool>() ? "compiled in" : "not compiled in");
+    std::string nccl = "not compiled in";
+    if (d["nccl_compiled"].get<bool>()) {
+      nccl = "compiled in";
+      if (d.contains("nccl_version")) nccl += " (NCCL " + std::to_string(d["nccl_version"].get<int>()) + ")";
+    }
+    std::printf("  NCCL               %s\n", nccl.c_str());
     std::printf("  CUDA               %s\n", d["cuda_available"].get<bool>()
                                                  ? (std::to_string(d["cuda_devices"].get<int>()) + " device(s)").c_str()
                                                  : "not available");
