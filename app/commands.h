@@ -19,7 +19,8 @@ void RegisterDoctorCommand(CLI::App& app);    // doctor
 void RegisterConfigCommands(CLI::App& app);   // config check
 void RegisterModelCommands(CLI::App& app);    // model init|info
 void RegisterTokenizeCommand(CLI::App& app);  // tokenize
-void RegisterRewardCommands(CLI::App& app);   // grade, reward serve
+void RegisterGradeCommand(CLI::App& app);     // grade
+void RegisterRewardCommands(CLI::App& app);   // reward serve
 void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly
 
 }  // namespace scorch::app

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   scorch::app::RegisterConfigCommands(app);
   scorch::app::RegisterModelCommands(app);
   scorch::app::RegisterTokenizeCommand(app);
+  scorch::app::RegisterGradeCommand(app);
   scorch::app::RegisterRewardCommands(app);
   scorch::app::RegisterPendingCommands(app);
   try {

@@ -321,7 +321,7 @@ std::vector<Item> FindNumbers(std::string_view t) {
   size_t i = 0;
   const size_t n = t.size();
   while (i < n) {
-    if (t.compare(i, 6, "\\frac{") == 0 || t.compare(i, 7, "\\dfrac{") == 0) {
+    if (t[i] == '\\' && (t.compare(i, 6, "\\frac{") == 0 || t.compare(i, 7, "\\dfrac{") == 0)) {
       size_t open = t.find('{', i);
       size_t a_end = open + 1;
       while (a_end < n && IsDigit(t[a_end])) ++a_end;

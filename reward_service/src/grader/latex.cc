@@ -715,6 +715,7 @@ class Parser {
     }
     if (InList(name, kIgnoredCommands)) {
       if (Peek().type == Tok::kOpen && Peek().ch == '{') return ParseArg();
+      DepthGuard guard(this);
       return ParsePrimary();
     }
     if (name == "sum" || name == "prod") {
