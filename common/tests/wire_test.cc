@@ -389,6 +389,18 @@ TEST(WireTest, IterativeParserMatchesNlohmannReader) {
   EXPECT_EQ(ParseMsgpack(extra[0])->get<double>(), 1.5);
 }
 
+TEST(WireTest, ErrorMessagesCarryStatuses) {
+  const Error e = ErrorFromStatus(Status::Unavailable("reward service down"), "GradeRequest");
+  EXPECT_EQ(e.code, static_cast<int32_t>(StatusCode::kUnavailable));
+  EXPECT_EQ(e.in_reply_to, "GradeRequest");
+  auto decoded = DecodeMessage(Encode(e));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const Status s = StatusFromError(std::get<Error>(*decoded));
+  EXPECT_TRUE(s.IsUnavailable());
+  EXPECT_EQ(s.message(), "reward service down");
+  EXPECT_EQ(StatusFromError(Error{99, "?", ""}).code(), StatusCode::kInternal);
+}
+
 TEST(WireTest, TypeNamesAndEnumNamesAreStable) {
   EXPECT_EQ(MessageTypeName(Message(Trajectory{})), "Trajectory");
   EXPECT_EQ(MessageTypeName(Message(Shutdown{})), "Shutdown");

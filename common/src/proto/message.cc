@@ -131,4 +131,20 @@ StatusOr<Message> DecodeMessage(std::string_view bytes, const CodecOptions& opti
   }
 }
 
+Error ErrorFromStatus(const Status& status, std::string_view in_reply_to) {
+  Error error;
+  error.code = static_cast<int32_t>(status.ok() ? StatusCode::kInternal : status.code());
+  error.message = status.ok() ? "ErrorFromStatus called with OK" : status.message();
+  error.in_reply_to = std::string(in_reply_to);
+  return error;
+}
+
+Status StatusFromError(const Error& error) {
+  if (!Validate(Message(error)).ok()) {
+    return Status::Internal("peer sent error code " + std::to_string(error.code) + ": " +
+                            error.message);
+  }
+  return Status(static_cast<StatusCode>(error.code), error.message);
+}
+
 }  // namespace scorch::proto

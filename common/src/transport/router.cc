@@ -62,9 +62,8 @@ void Router::HandleMalformed(std::string_view peer, const Status& problem) {
   ++malformed_count_;
   internal::LogMalformed("router " + endpoint_, peer, problem, malformed_count_);
   if (peer.empty()) return;
-  proto::Error reply;
-  reply.code = static_cast<int32_t>(problem.code());
-  reply.message = "malformed message: " + problem.message();
+  const proto::Error reply =
+      proto::ErrorFromStatus(Status(problem.code(), "malformed message: " + problem.message()));
   // Best effort: the sender may be gone or may not read replies.
   Status sent = Send(peer, reply);
   if (!sent.ok()) SCORCH_VLOG(1) << "router " << endpoint_ << ": error reply not sent: " << sent;

@@ -65,4 +65,9 @@ StatusOr<std::string> EncodeMessage(const Message& message, const CodecOptions& 
 // Decodes and validates one encoded message (the whole buffer).
 StatusOr<Message> DecodeMessage(std::string_view bytes, const CodecOptions& options = {});
 
+// An Error reply carrying a failed Status. REQUIRES: !status.ok().
+Error ErrorFromStatus(const Status& status, std::string_view in_reply_to = {});
+// The Status an Error reply stands for (its code and message).
+Status StatusFromError(const Error& error);
+
 }  // namespace scorch::proto
