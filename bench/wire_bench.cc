@@ -21,6 +21,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,12 @@ namespace proto = scorch::proto;
 namespace transport = scorch::transport;
 
 volatile size_t g_sink = 0;  // keeps measured work observable
+
+template <typename T>
+T OrThrow(scorch::StatusOr<T> v) {
+  if (!v.ok()) throw std::runtime_error(v.status().ToString());
+  return std::move(v).value();
+}
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -106,7 +113,7 @@ json CodecBench(bool quick) {
   const double batch = quick ? 0.02 : 0.1;
   const proto::Trajectory traj = proto::testing::SampleTrajectory(4096);
   const proto::Message message = traj;  // encode from the variant, as senders do (no copy)
-  const std::string encoded = proto::EncodeMessage(message).value();
+  const std::string encoded = OrThrow(proto::EncodeMessage(message));
   const size_t bytes = encoded.size();
 
   json out;
@@ -243,10 +250,10 @@ class RawEchoServer {
 // Round-trip latency and pipelined message rate through Router/Dealer with real messages.
 json LayerRoundTrips(zmq::context_t& ctx, const std::string& bind, const proto::Message& msg, int n,
                      int rate_n) {
-  auto router = transport::Router::Bind(bind, {}, &ctx).value();
+  auto router = OrThrow(transport::Router::Bind(bind, {}, &ctx));
   const std::string endpoint = router->endpoint();
   EchoServer server(std::move(router));
-  auto dealer = transport::Dealer::Connect(endpoint, {}, &ctx).value();
+  auto dealer = OrThrow(transport::Dealer::Connect(endpoint, {}, &ctx));
   std::vector<double> rtt;
   for (int i = 0; i < n + n / 10; ++i) {
     const auto t0 = Clock::now();
@@ -315,6 +322,13 @@ json RawRoundTrips(zmq::context_t& ctx, const std::string& bind, const std::stri
   return out;
 }
 
+// A fresh endpoint per phase: a closed socket releases its inproc name asynchronously.
+std::string Fresh(const std::string& bind) {
+  static int counter = 0;
+  if (bind.rfind("inproc://", 0) != 0) return bind;
+  return bind + "-" + std::to_string(counter++);
+}
+
 json TransportBench(const std::string& name, const std::string& bind, bool quick) {
   zmq::context_t ctx(1);
   const int n = quick ? 500 : 5000;
@@ -322,14 +336,14 @@ json TransportBench(const std::string& name, const std::string& bind, bool quick
   const proto::Message small = proto::testing::SampleHeartbeat();
   const proto::Message big = proto::testing::SampleTrajectory(4096);
   json out;
-  out["heartbeat"] = LayerRoundTrips(ctx, bind, small, n, rate_n);
+  out["heartbeat"] = LayerRoundTrips(ctx, Fresh(bind), small, n, rate_n);
   out["heartbeat"]["bytes"] = proto::EncodeMessage(small)->size();
-  out["trajectory_4k"] = LayerRoundTrips(ctx, bind, big, n / 5, rate_n / 10);
+  out["trajectory_4k"] = LayerRoundTrips(ctx, Fresh(bind), big, n / 5, rate_n / 10);
   out["trajectory_4k"]["bytes"] = proto::EncodeMessage(big)->size();
   out["baseline_raw_zmq_heartbeat_bytes"] =
-      RawRoundTrips(ctx, bind, *proto::EncodeMessage(small), n, rate_n);
+      RawRoundTrips(ctx, Fresh(bind), *proto::EncodeMessage(small), n, rate_n);
   out["baseline_raw_zmq_trajectory_4k_bytes"] =
-      RawRoundTrips(ctx, bind, *proto::EncodeMessage(big), n / 5, rate_n / 10);
+      RawRoundTrips(ctx, Fresh(bind), *proto::EncodeMessage(big), n / 5, rate_n / 10);
   std::printf(
       "  %-7s heartbeat RTT p50 %7.1f us  p99 %7.1f us  rate %9.0f rt/s   (raw zmq: p50 %6.1f us, "
       "%9.0f rt/s)\n",
@@ -362,7 +376,18 @@ json MachineInfo() {
 
 }  // namespace
 
+int Run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {  // a socket that cannot bind, a failed write
+    std::fprintf(stderr, "wire_bench: %s\n", e.what());
+    return 1;
+  }
+}
+
+int Run(int argc, char** argv) {
   std::string out_path = "bench/results/wire.json";
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
@@ -381,6 +406,7 @@ int main(int argc, char** argv) {
   result["bench"] = "wire";
   result["units"] = "MB = 1e6 bytes; us = microseconds; rt/s = round trips per second";
   result["machine"] = MachineInfo();
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::printf("wire_bench: codec (4096-token trajectory)\n");
   json codec = CodecBench(quick);
   std::printf(
