@@ -253,6 +253,9 @@ TEST(WireTest, FieldTypeErrorsNameTheField) {
               "Trajectory.finish_reasons[0]: expected string, got integer");
   ExpectError(Tamper(t, [](json& j) { j["body"]["turn_answers"][1] = nullptr; }),
               StatusCode::kInvalidArgument, "Trajectory.turn_answers[1]: expected string, got nil");
+  ExpectError(Tamper(t, [](json& j) { j["body"]["hidden_state_score"] = 1e300; }),
+              StatusCode::kInvalidArgument,
+              "Trajectory.hidden_state_score: 1e+300 is out of range for float32");
   ExpectError(Tamper(t, [](json& j) { j["body"]["hidden_state_score"] = "high"; }),
               StatusCode::kInvalidArgument,
               "Trajectory.hidden_state_score: expected float, got string");

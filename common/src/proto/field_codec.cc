@@ -1,6 +1,8 @@
 // Field-level conversions for the proto codec (codec_internal.h): little-endian numeric
 // blobs and type-checked reads whose errors name the field path.
 #include <bit>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "codec_internal.h"
@@ -133,7 +135,14 @@ Status Convert(const json& v, const FieldPath& p, uint64_t* out) {
 
 Status Convert(const json& v, const FieldPath& p, float* out) {
   if (!v.is_number()) return TypeError(p, "float", v);
-  *out = static_cast<float>(v.get<double>());
+  const double d = v.get<double>();
+  // Narrowing a finite double beyond float's range is undefined behaviour: refuse it.
+  if (std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max())) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g", d);
+    return Status::InvalidArgument(p.str() + ": " + text + " is out of range for float32");
+  }
+  *out = static_cast<float>(d);
   return Status::Ok();
 }
 
