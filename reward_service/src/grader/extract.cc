@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,9 @@ bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return out;
 }
 
@@ -337,8 +340,10 @@ std::vector<Item> FindNumbers(std::string_view t) {
       i = open + 1;
       continue;
     }
-    bool boundary = i == 0 || !(IsAlpha(t[i - 1]) || IsDigit(t[i - 1]) || t[i - 1] == '.' || t[i - 1] == '_' || t[i - 1] == '^');
-    if (boundary && (IsDigit(t[i]) || (t[i] == '-' && i + 1 < n && IsDigit(t[i + 1])))) {
+    bool starts = IsDigit(t[i]) || (t[i] == '-' && i + 1 < n && IsDigit(t[i + 1]));
+    bool boundary = starts && (i == 0 || !(IsAlpha(t[i - 1]) || IsDigit(t[i - 1]) || t[i - 1] == '.' ||
+                                           t[i - 1] == '_' || t[i - 1] == '^'));
+    if (boundary) {
       size_t len = NumberLength(t, i);
       if (len > 0) {
         out.push_back({i, i + len, std::string(t.substr(i, len)), false});
@@ -394,10 +399,25 @@ std::string ResolveProse(std::string_view text, bool first) {
   return first ? items.front().text : items.back().text;
 }
 
+// Last occurrence of `needle` (Boyer-Moore-Horspool forward scan: sublinear, unlike the
+// naive std::string::rfind, which costs a memcmp per position).
+size_t LastOccurrence(std::string_view hay, std::string_view needle) {
+  std::boyer_moore_horspool_searcher searcher(needle.begin(), needle.end());
+  size_t last = std::string_view::npos;
+  auto it = hay.begin();
+  while (true) {
+    auto found = std::search(it, hay.end(), searcher);
+    if (found == hay.end()) break;
+    last = static_cast<size_t>(found - hay.begin());
+    it = found + 1;
+  }
+  return last;
+}
+
 // Text after the last occurrence of `marker` up to the end of its sentence.
 bool CaptureAfterMarker(std::string_view t, std::string_view lower, std::string_view marker,
                         std::string* out) {
-  size_t at = lower.rfind(marker);
+  size_t at = LastOccurrence(lower, marker);
   if (at == std::string_view::npos) return false;
   size_t i = at + marker.size();
   size_t j = i;
