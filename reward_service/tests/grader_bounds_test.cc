@@ -89,6 +89,30 @@ TEST(GraderBounds, PoolAnswersEveryCaseAndSurvives) {
   EXPECT_TRUE(pool->Grade({"2", "\\boxed{2}", true, false}).correct());
 }
 
+TEST(GraderBounds, PoolVerdictsMatchInProcessInOrder) {
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"\\frac{1}{2}", "0.5"}, {"(1,2)", "(2,1)"}, {"x+y=3", "2x+2y=6"}, {"28\\%", "0.28"},
+      {"\\sqrt{8}", "2\\sqrt{2}"}, {"1", "1.0001"}, {"[1,2)", "[1,2]"}, {"\\text{odd}", "odd"},
+      {"10^{10^{10}}", "1"}, {"(x+1)^2", "x^2+2x+1"}, {"\\{1,2\\}", "2, 1"}, {"5", "five"}};
+  GraderPoolOptions po;
+  po.num_workers = 2;
+  po.grader.deadline_ms = 2000;
+  auto pool = std::move(GraderPool::Create(po)).value();
+  Grader grader(po.grader);
+  std::vector<GradeRequest> reqs;
+  for (int round = 0; round < 5; ++round) {
+    for (const auto& [g, p] : pairs) reqs.push_back({g, p, false, false});
+  }
+  std::vector<Verdict> out = pool->GradeBatch(reqs);
+  ASSERT_EQ(out.size(), reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    Verdict local = grader.Grade(reqs[i]);
+    EXPECT_EQ(out[i].outcome, local.outcome) << i;
+    EXPECT_EQ(out[i].reason, local.reason) << i;
+  }
+  EXPECT_EQ(pool->workers_replaced(), 0);
+}
+
 TEST(GraderBounds, PoolKillsAWorkerPastItsDeadline) {
   GraderPoolOptions po;
   po.num_workers = 1;

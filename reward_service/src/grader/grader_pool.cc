@@ -10,11 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -259,44 +261,69 @@ class GraderPool::Impl {
         idle_.pop_back();
       }
     }
+    // Each worker gets up to kPipeline small requests in flight, answered in order; the case at
+    // the head of a worker's queue has deadline_ms + kill_grace_ms from the moment the worker
+    // could start it. On a kill, the head case is answered error/deadline and the cases queued
+    // behind it are sent again (to the replacement or another worker) before the rest.
+    constexpr size_t kPipeline = 8;
+    constexpr size_t kPipelineMaxBytes = 16 * 1024;
     struct Slot {
       Worker w;
-      long job = -1;
+      std::deque<size_t> queue;
       Clock::time_point deadline;
     };
     std::vector<Slot> slots;
-    for (auto& w : mine) slots.push_back({w, -1, {}});
-    size_t next = 0, done = 0;
+    for (auto& w : mine) slots.push_back({w, {}, {}});
+    const size_t depth = std::clamp<size_t>(requests.size() / slots.size(), 1, kPipeline);
+    std::deque<size_t> pending;
+    for (size_t i = 0; i < requests.size(); ++i) pending.push_back(i);
+    size_t done = 0;
     const auto budget = std::chrono::milliseconds(options_.grader.deadline_ms + options_.kill_grace_ms);
-    auto fail = [&](Slot& s, const char* reason) {
-      Verdict v;
-      v.outcome = Outcome::kError;
-      v.reason = reason;
-      v.detail = "grader worker killed or lost; replaced";
-      out[static_cast<size_t>(s.job)] = v;
-      Replace(&s.w);
-      s.job = -1;
-      ++done;
+    auto small = [&](size_t job) {
+      return requests[job].gold.size() + requests[job].pred.size() <= kPipelineMaxBytes;
     };
-    auto assign = [&](Slot& s) {
-      while (next < requests.size()) {
-        s.job = static_cast<long>(next++);
-        s.deadline = Clock::now() + budget;
-        if (s.w.fd >= 0 && SendMessage(s.w.fd, EncodeRequest(requests[static_cast<size_t>(s.job)]))) return;
-        fail(s, "worker_crashed");
+    // Kills the slot's worker: the head case gets `reason`, the rest are re-queued.
+    auto fail = [&](Slot& s, const char* reason) {
+      if (!s.queue.empty()) {
+        Verdict v;
+        v.outcome = Outcome::kError;
+        v.reason = reason;
+        v.detail = "grader worker killed or lost; replaced";
+        out[s.queue.front()] = v;
+        ++done;
+        s.queue.pop_front();
+        for (auto it = s.queue.rbegin(); it != s.queue.rend(); ++it) pending.push_front(*it);
+        s.queue.clear();
+      }
+      Replace(&s.w);
+    };
+    auto fill = [&](Slot& s) {
+      while (!pending.empty() && s.queue.size() < depth) {
+        size_t job = pending.front();
+        if (!s.queue.empty() && (!small(job) || !small(s.queue.back()))) break;
+        pending.pop_front();
+        if (s.queue.empty()) s.deadline = Clock::now() + budget;
+        s.queue.push_back(job);
+        if (s.w.fd < 0 || !SendMessage(s.w.fd, EncodeRequest(requests[job]))) {
+          fail(s, "worker_crashed");
+          return;
+        }
       }
     };
-    for (auto& s : slots) assign(s);
+    for (auto& s : slots) fill(s);
     while (done < requests.size()) {
       std::vector<pollfd> fds;
       std::vector<size_t> which;
       auto now = Clock::now();
       int timeout_ms = 1000;
       for (size_t i = 0; i < slots.size(); ++i) {
-        if (slots[i].job < 0) continue;
+        if (slots[i].queue.empty()) {
+          fill(slots[i]);
+          if (slots[i].queue.empty()) continue;
+        }
         if (now >= slots[i].deadline) {
           fail(slots[i], "deadline");
-          assign(slots[i]);
+          fill(slots[i]);
           continue;
         }
         fds.push_back({slots[i].w.fd, POLLIN, 0});
@@ -313,13 +340,14 @@ class GraderPool::Impl {
         std::string msg;
         Verdict v;
         if (ReceiveMessage(s.w.fd, &msg) && DecodeVerdict(msg, &v)) {
-          out[static_cast<size_t>(s.job)] = std::move(v);
-          s.job = -1;
+          out[s.queue.front()] = std::move(v);
+          s.queue.pop_front();
           ++done;
+          s.deadline = Clock::now() + budget;
         } else {
           fail(s, "worker_crashed");
         }
-        assign(s);
+        fill(s);
       }
     }
     {
