@@ -48,6 +48,9 @@ TEST(GraderPolicy, P2Normalisation) {
   EXPECT_TRUE(Eq("1000", "1{,}000"));
   EXPECT_TRUE(Eq("1000", "1\\,000"));
   EXPECT_TRUE(Eq("1000", "1 000"));
+  EXPECT_TRUE(Eq("1000000", "1 000 000"));
+  EXPECT_TRUE(Eq("1234567", "1,234,567"));
+  EXPECT_FALSE(Eq("32349", "32, 349"));
   EXPECT_TRUE(Eq("5", "five"));
   EXPECT_TRUE(Eq("10", "10\\text{ cm}"));
   EXPECT_TRUE(Eq("10", "10 meters"));

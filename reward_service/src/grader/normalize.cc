@@ -250,6 +250,7 @@ const char* const kWordNumbers[] = {"zero",    "one",     "two",       "three", 
 std::string JoinSpaceThousands(const std::string& s) {
   std::string out;
   out.reserve(s.size());
+  size_t joined_at = std::string::npos;  // where the last joined 3-digit group starts in `out`
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == ' ' && !out.empty() && IsDigit(out.back())) {
       size_t j = i;
@@ -259,10 +260,12 @@ std::string JoinSpaceThousands(const std::string& s) {
       // The digits before must be a group of 1-3 digits (not part of a decimal).
       size_t b = out.size();
       while (b > 0 && IsDigit(out[b - 1])) --b;
-      bool prev_group_ok = out.size() - b <= 3 && (b == 0 || (out[b - 1] != '.' && out[b - 1] != '^'));
+      bool after_join = joined_at != std::string::npos && joined_at >= b && out.size() - joined_at == 3;
+      bool prev_group_ok = (after_join || out.size() - b <= 3) && (b == 0 || (out[b - 1] != '.' && out[b - 1] != '^'));
       bool next_ok = d - j == 3 && (d >= s.size() || (!IsAlpha(s[d]) && s[d] != '.' && s[d] != '^'));
       if (prev_group_ok && next_ok && j - i <= 1) {
         i = j - 1;  // skip the spaces
+        joined_at = out.size();
         continue;
       }
     }
