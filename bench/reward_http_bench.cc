@@ -9,6 +9,7 @@
 //                     [--server-threads N] [--workers W]
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -170,6 +171,7 @@ int main(int argc, char** argv) {
   }
   scorch::reward::HttpServerOptions so;
   so.threads = f.server_threads;
+  so.handler_threads = std::max(2, f.workers);
   scorch::reward::HttpServer server(so, [a = api->get()](const scorch::reward::HttpRequest& r) { return a->Handle(r); },
                                     &metrics);
   if (auto s = server.Start(); !s.ok()) {

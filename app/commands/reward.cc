@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -57,6 +58,7 @@ void Serve(const ServeFlags& f) {
     Fail("--http: bad port in '" + f.http + "'");
   }
   http.threads = f.threads;
+  http.handler_threads = std::max(2, f.workers);  // each blocks on the pool while grading
   http.max_body_bytes = f.max_body_bytes;
   http.shutdown_grace = std::chrono::milliseconds(f.shutdown_grace_ms);
   if (auto s = http.Validate(); !s.ok()) Fail(s.message());

@@ -254,9 +254,13 @@ print("closed" if data == b"" else "data", round(time.time() - t, 1) < 5)
   EXPECT_EQ(r.out, "closed True\n");
 }
 
-TEST(HttpServerTest, GracefulShutdownFinishesInFlightRequest) {
+// Both ways of running the handler: on a separate pool (default) and inline on I/O threads.
+class GracefulShutdownTest : public testing::TestWithParam<int> {};
+
+TEST_P(GracefulShutdownTest, FinishesInFlightRequest) {
   std::atomic<int> entered{0};
   HttpServerOptions so;
+  so.handler_threads = GetParam();
   so.shutdown_grace = std::chrono::milliseconds(5000);
   HttpServer server(so, [&](const HttpRequest&) {
     entered = 1;
@@ -278,6 +282,8 @@ TEST(HttpServerTest, GracefulShutdownFinishesInFlightRequest) {
   EXPECT_EQ(after.out, "000");
   EXPECT_EQ(server.active_connections(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(HandlerThreads, GracefulShutdownTest, testing::Values(2, 0));
 
 TEST(HttpServerTest, BadBindAddressIsAnError) {
   HttpServerOptions so;

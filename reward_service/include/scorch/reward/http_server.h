@@ -5,8 +5,8 @@
 // timeout (idle keep-alive connections and slow senders are closed), a body size limit
 // (→ 413 with a JSON reason), a header size limit (→ 431) and unparsable requests → 400.
 // Requests are handed to an HttpHandler as plain structs, so routing and JSON live
-// elsewhere (server_api.h) and tests can serve any handler. The handler runs on an I/O
-// thread: a slow handler occupies one of `threads`, other connections keep being served.
+// elsewhere (server_api.h) and tests can serve any handler. The handler runs on a separate
+// pool of `handler_threads`, so slow grading never stalls accepting, reading or /health.
 // Every request is recorded in ServerMetrics (path, status code, latency) when given.
 //
 // Lifecycle: Start() binds and listens (port 0 picks a free port; port() says which) and
@@ -38,7 +38,10 @@ namespace scorch::reward {
 struct HttpServerOptions {
   std::string address = "127.0.0.1";        // bind address (loopback by default)
   uint16_t port = 0;                         // 0: any free port
-  int threads = 2;                           // I/O + handler threads
+  int threads = 2;                           // I/O threads (accept, parse, write)
+  int handler_threads = 2;                   // threads running the handler (grading), so a
+                                             // slow handler never stalls I/O; 0 = run it
+                                             // inline on the I/O thread
   size_t max_body_bytes = 16u << 20;         // larger bodies → 413
   size_t max_header_bytes = 16u << 10;       // larger headers → 431
   std::chrono::milliseconds read_timeout{30000};   // per read (idle keep-alive included)
