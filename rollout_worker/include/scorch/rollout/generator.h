@@ -1,0 +1,123 @@
+// Generator: batched autoregressive decoding over a StepModel with continuous batching.
+//
+// Requests wait in a FIFO queue. Each Step():
+//   1. admits waiting requests into free slots (continuous mode: any free slot, so a new
+//      prompt is prefilled in the same model call in which running sequences decode; static
+//      mode: only when every slot is free, i.e. classic fixed batches — the bench baseline);
+//   2. runs ONE StepModel::Forward over all active slots (prompt rows + one-token rows);
+//   3. samples one token per active slot with model::SampleTokens, each request using its own
+//      SamplingParams and its own RequestRng (seeded from the request), so a request's tokens
+//      depend only on its seed and its logits, never on what shares the batch;
+//   4. checks the stopping rules and returns the requests that finished; their slots are
+//      free for step 1 of the next Step().
+//
+// Stopping, in this order after each sampled token:
+//   * stop token: the token is in stop_token_ids. It is kept in `tokens` (the policy sampled
+//     it, the trainer needs it) but its text is not part of `text`. reason kStopToken.
+//   * stop string: the decoded text of the generated tokens (special tokens rendered as their
+//     text, concatenated token by token, so a string split across tokens is found) now
+//     contains one of stop_strings, searched only in the window the new token could complete.
+//     RULE: `tokens` keeps every sampled token up to and including the one that completed the
+//     earliest match (a token is never cut); `text` ends right after the stop string (the
+//     string is included; characters the completing token carried beyond it are dropped and
+//     reported in `text_overflow`). reason kStopString; matched_stop names the string.
+//   * length: max_new_tokens tokens generated, or the slot is full. reason kLength.
+// A request whose prompt is empty, does not fit its slot with room for one token, or has
+// invalid sampling parameters finishes at once with kError (Submit never fails for it), as
+// does every active request when the model step fails.
+//
+// Ownership: borrows the StepModel and the Tokenizer (both must outlive the Generator).
+// Thread-safety: not thread-safe; one thread drives Submit/Step. Blocking: Step runs one model
+// forward synchronously.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scorch/common/status.h"
+#include "scorch/model/sampling.h"
+#include "scorch/model/tokenizer.h"
+#include "scorch/rollout/step_model.h"
+
+namespace scorch::rollout {
+
+struct GenerationRequest {
+  uint64_t id = 0;                       // caller's handle, echoed in the result
+  std::vector<TokenId> prompt;           // the full context to continue (non-empty)
+  model::SamplingParams sampling;        // temperature / top-k / top-p / seed
+  int64_t max_new_tokens = 1024;         // > 0
+  std::vector<TokenId> stop_token_ids;   // finish on any of these (kept in tokens)
+  std::vector<std::string> stop_strings; // finish on any of these in the decoded text
+};
+
+enum class GenFinish { kStopToken, kStopString, kLength, kError };
+const char* GenFinishName(GenFinish f);
+
+struct GenerationResult {
+  uint64_t id = 0;
+  std::vector<TokenId> tokens;   // generated tokens (prompt excluded)
+  std::vector<float> logprobs;   // one per token: log softmax(raw logits)[token]
+  std::string text;              // decoded generated text, cut per the stop rule above
+  std::string text_overflow;     // text the completing token carried past a stop string
+  GenFinish finish = GenFinish::kLength;
+  std::optional<TokenId> stop_token;       // set for kStopToken
+  std::optional<std::string> matched_stop; // set for kStopString
+  std::string error;                       // set for kError
+};
+
+struct GeneratorOptions {
+  bool continuous = true;  // false = static batching (admit only into an empty batch)
+};
+
+struct GeneratorStats {
+  int64_t steps = 0;             // Step() calls that ran the model
+  int64_t generated_tokens = 0;  // sampled tokens
+  int64_t prompt_tokens = 0;     // prefilled tokens
+  int64_t slot_steps = 0;        // sum over steps of active slots (occupancy numerator)
+};
+
+class Generator {
+ public:
+  Generator(StepModel& model, const model::Tokenizer& tokenizer, const GeneratorOptions& options = {});
+  ~Generator();
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  // Queues a request (FIFO).
+  void Submit(GenerationRequest request);
+
+  // One batched step (see the file comment). Returns the requests that finished in it,
+  // including requests rejected at admission. Never fails: errors become kError results.
+  std::vector<GenerationResult> Step();
+
+  // Steps until nothing is waiting or active; results in completion order.
+  std::vector<GenerationResult> RunToCompletion();
+
+  bool Idle() const { return waiting_.empty() && active_count_ == 0; }
+  int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  int64_t active() const { return active_count_; }
+  const GeneratorStats& stats() const { return stats_; }
+  StepModel& model() { return model_; }
+
+ private:
+  struct Sequence;
+
+  void Admit(std::vector<GenerationResult>* finished);
+  // Appends the sampled token to slot's sequence; true when it finished.
+  bool Accept(Sequence& seq, TokenId token, float logprob);
+  GenerationResult Finish(size_t slot, GenFinish reason);
+
+  StepModel& model_;
+  const model::Tokenizer& tokenizer_;
+  GeneratorOptions options_;
+  std::deque<GenerationRequest> waiting_;
+  std::vector<std::unique_ptr<Sequence>> slots_;  // null = free
+  int64_t active_count_ = 0;
+  GeneratorStats stats_;
+};
+
+}  // namespace scorch::rollout

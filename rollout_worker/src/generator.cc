@@ -1,0 +1,220 @@
+// Generator: continuous batching, sampling and stopping (see the header for the rules).
+#include "scorch/rollout/generator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "scorch/model/unicode.h"
+
+namespace scorch::rollout {
+
+const char* GenFinishName(GenFinish f) {
+  switch (f) {
+    case GenFinish::kStopToken: return "stop_token";
+    case GenFinish::kStopString: return "stop_string";
+    case GenFinish::kLength: return "length";
+    case GenFinish::kError: return "error";
+  }
+  return "?";
+}
+
+struct Generator::Sequence {
+  explicit Sequence(GenerationRequest r) : request(std::move(r)), rng(request.sampling.seed) {}
+
+  GenerationRequest request;
+  model::RequestRng rng;
+  std::vector<TokenId> feed;  // tokens for the next forward: the prompt, then the last sample
+  GenerationResult result;
+  std::string bytes;          // decoded bytes of the generated tokens so far
+  size_t max_stop_len = 0;
+  std::optional<size_t> cut;  // byte length of `text` when a stop string matched
+};
+
+Generator::Generator(StepModel& model, const model::Tokenizer& tokenizer, const GeneratorOptions& options)
+    : model_(model), tokenizer_(tokenizer), options_(options), slots_(static_cast<size_t>(model.num_slots())) {}
+
+Generator::~Generator() = default;
+
+void Generator::Submit(GenerationRequest request) { waiting_.push_back(std::move(request)); }
+
+namespace {
+
+GenerationResult Rejected(const GenerationRequest& r, std::string why) {
+  GenerationResult out;
+  out.id = r.id;
+  out.finish = GenFinish::kError;
+  out.error = std::move(why);
+  return out;
+}
+
+}  // namespace
+
+void Generator::Admit(std::vector<GenerationResult>* finished) {
+  if (!options_.continuous && active_count_ > 0) return;
+  for (size_t slot = 0; slot < slots_.size() && !waiting_.empty(); ++slot) {
+    if (slots_[slot]) continue;
+    // Reject bad requests without using a slot; keep looking for admissible work.
+    while (!waiting_.empty()) {
+      GenerationRequest r = std::move(waiting_.front());
+      waiting_.pop_front();
+      const int64_t n = static_cast<int64_t>(r.prompt.size());
+      if (Status s = r.sampling.Validate(); !s.ok()) {
+        finished->push_back(Rejected(r, "invalid sampling parameters: " + s.message()));
+        continue;
+      }
+      if (n == 0) {
+        finished->push_back(Rejected(r, "empty prompt"));
+        continue;
+      }
+      if (n >= model_.max_seq_len()) {
+        finished->push_back(Rejected(r, "prompt of " + std::to_string(n) + " tokens leaves no room in a slot of " +
+                                            std::to_string(model_.max_seq_len())));
+        continue;
+      }
+      if (r.max_new_tokens <= 0) {
+        finished->push_back(Rejected(r, "max_new_tokens must be > 0, got " + std::to_string(r.max_new_tokens)));
+        continue;
+      }
+      auto bad = std::find_if(r.prompt.begin(), r.prompt.end(),
+                              [&](TokenId t) { return t < 0 || t >= model_.vocab_size(); });
+      if (bad != r.prompt.end()) {
+        finished->push_back(Rejected(r, "prompt token id " + std::to_string(*bad) + " outside the vocabulary of " +
+                                            std::to_string(model_.vocab_size())));
+        continue;
+      }
+      auto seq = std::make_unique<Sequence>(std::move(r));
+      seq->feed = seq->request.prompt;
+      seq->result.id = seq->request.id;
+      for (const auto& s : seq->request.stop_strings) seq->max_stop_len = std::max(seq->max_stop_len, s.size());
+      model_.ResetSlot(static_cast<int64_t>(slot));
+      slots_[slot] = std::move(seq);
+      ++active_count_;
+      break;
+    }
+  }
+}
+
+GenerationResult Generator::Finish(size_t slot, GenFinish reason) {
+  std::unique_ptr<Sequence> seq = std::move(slots_[slot]);
+  --active_count_;
+  GenerationResult out = std::move(seq->result);
+  out.finish = reason;
+  if (reason != GenFinish::kError) {
+    size_t len = seq->cut.value_or(seq->bytes.size());
+    if (reason == GenFinish::kStopString) out.text_overflow = model::unicode::Utf8Lossy(seq->bytes.substr(len));
+    out.text = model::unicode::Utf8Lossy(std::string_view(seq->bytes).substr(0, len));
+  }
+  return out;
+}
+
+bool Generator::Accept(Sequence& seq, TokenId token, float logprob) {
+  GenerationResult& r = seq.result;
+  r.tokens.push_back(token);
+  r.logprobs.push_back(logprob);
+  seq.feed.assign(1, token);
+  const auto& stops = seq.request.stop_token_ids;
+  if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
+    r.stop_token = token;
+    r.finish = GenFinish::kStopToken;
+    return true;
+  }
+  auto piece = tokenizer_.DecodeBytes(std::span<const TokenId>(&token, 1));
+  if (!piece.ok()) {
+    r.finish = GenFinish::kError;
+    r.error = "cannot decode sampled token " + std::to_string(token) + ": " + piece.status().message();
+    return true;
+  }
+  const size_t old = seq.bytes.size();
+  seq.bytes += *piece;
+  if (seq.max_stop_len > 0) {
+    // Only matches that end inside the new bytes are new; find the earliest-ending one.
+    const size_t from = old >= seq.max_stop_len - 1 ? old - (seq.max_stop_len - 1) : 0;
+    size_t best_end = std::string::npos;
+    const std::string* best = nullptr;
+    for (const auto& s : seq.request.stop_strings) {
+      if (s.empty()) continue;
+      size_t pos = seq.bytes.find(s, from);
+      if (pos != std::string::npos && pos + s.size() > old && pos + s.size() < best_end) {
+        best_end = pos + s.size();
+        best = &s;
+      }
+    }
+    if (best != nullptr) {
+      seq.cut = best_end;
+      r.matched_stop = *best;
+      r.finish = GenFinish::kStopString;
+      return true;
+    }
+  }
+  if (static_cast<int64_t>(r.tokens.size()) >= seq.request.max_new_tokens) {
+    r.finish = GenFinish::kLength;
+    return true;
+  }
+  return false;
+}
+
+std::vector<GenerationResult> Generator::Step() {
+  std::vector<GenerationResult> finished;
+  Admit(&finished);
+  if (active_count_ == 0) return finished;
+
+  std::vector<StepRow> rows;
+  std::vector<size_t> row_slot;
+  std::vector<model::SamplingParams> params;
+  std::vector<model::RequestRng*> rngs;
+  for (size_t slot = 0; slot < slots_.size(); ++slot) {
+    Sequence* seq = slots_[slot].get();
+    if (seq == nullptr) continue;
+    rows.push_back(StepRow{static_cast<int64_t>(slot), seq->feed});
+    row_slot.push_back(slot);
+    params.push_back(seq->request.sampling);
+    rngs.push_back(&seq->rng);
+    stats_.prompt_tokens += seq->result.tokens.empty() ? static_cast<int64_t>(seq->feed.size()) : 0;
+  }
+  ++stats_.steps;
+  stats_.slot_steps += static_cast<int64_t>(rows.size());
+
+  auto fail_all = [&](const std::string& why) {
+    for (size_t slot : row_slot) {
+      slots_[slot]->result.error = why;
+      finished.push_back(Finish(slot, GenFinish::kError));
+      model_.ResetSlot(static_cast<int64_t>(slot));
+    }
+    return finished;
+  };
+  auto logits = model_.Forward(rows);
+  if (!logits.ok()) return fail_all("model step failed: " + logits.status().message());
+  model::SampleResult sample;
+  try {
+    sample = model::SampleTokens(*logits, params, rngs);
+  } catch (const c10::Error& e) {
+    return fail_all(std::string("sampling failed: ") + e.what_without_backtrace());
+  }
+  auto tokens = sample.tokens.to(torch::kCPU).to(torch::kInt64).contiguous();
+  auto logprobs = sample.logprobs.to(torch::kCPU).to(torch::kFloat32).contiguous();
+  const int64_t* tok = tokens.data_ptr<int64_t>();
+  const float* lp = logprobs.data_ptr<float>();
+  for (size_t i = 0; i < row_slot.size(); ++i) {
+    const size_t slot = row_slot[i];
+    Sequence& seq = *slots_[slot];
+    ++stats_.generated_tokens;
+    bool done = Accept(seq, static_cast<TokenId>(tok[i]), lp[i]);
+    if (!done && model_.SlotLength(static_cast<int64_t>(slot)) + 1 > model_.max_seq_len()) {
+      seq.result.finish = GenFinish::kLength;  // the slot cannot take the sampled token
+      done = true;
+    }
+    if (done) finished.push_back(Finish(slot, seq.result.finish));
+  }
+  return finished;
+}
+
+std::vector<GenerationResult> Generator::RunToCompletion() {
+  std::vector<GenerationResult> all;
+  while (!Idle()) {
+    auto part = Step();
+    for (auto& r : part) all.push_back(std::move(r));
+  }
+  return all;
+}
+
+}  // namespace scorch::rollout
