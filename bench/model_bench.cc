@@ -3,7 +3,7 @@
 // dense float32 matmul peak measured first in the same run.
 //
 //   forward: B x 128 tokens, full causal forward, logits for every position (no grad).
-//   decode:  prefill a 32-token prompt per row and 2 warm-up steps, then 32 (100M: 16) timed
+//   decode:  prefill a 32-token (100M: 16) prompt per row and 2 warm-up steps, then 32 (100M: 8) timed
 //            single-token steps through the KV cache (logits of the last token); tokens/s
 //            counts generated tokens only. Baseline: the step's weight matmuls alone.
 // Achieved GFLOP/s counts 2 x (parameters used in matmuls, i.e. all but the embedding
@@ -90,12 +90,13 @@ nlohmann::json BenchModel(const std::string& name, const ModelConfig& c, double 
     out["forward"].push_back({{"batch", batch}, {"seq_len", kForwardSeq}, {"tokens_per_s", tokens / secs},
                               {"gflops", gflops}, {"fraction_of_peak", gflops / peak}, {"reps", reps}});
   }
-  const int64_t steps = big ? kDecodeSteps / 2 : kDecodeSteps;
+  const int64_t steps = big ? kDecodeSteps / 4 : kDecodeSteps;
+  const int64_t prompt_len = big ? kPrompt / 2 : kPrompt;
   for (int64_t batch : {1, 8, 32}) {
-    KvCache cache(c, KvCacheOptions{batch, kPrompt + steps + 4});
+    KvCache cache(c, KvCacheOptions{batch, prompt_len + steps + 4});
     std::vector<int64_t> slots(static_cast<size_t>(batch));
     for (int64_t b = 0; b < batch; ++b) slots[static_cast<size_t>(b)] = b;
-    auto prompt = torch::randint(0, c.vocab_size, {batch, kPrompt}, torch::kInt64);
+    auto prompt = torch::randint(0, c.vocab_size, {batch, prompt_len}, torch::kInt64);
     // Prefill (not timed) and two warm-up steps, then `steps` timed greedy steps per run.
     auto run_once = [&]() -> double {
       cache.ResetAll();
@@ -135,7 +136,7 @@ nlohmann::json BenchModel(const std::string& name, const ModelConfig& c, double 
     const double matmul_ms = 1e3 * (Now() - m0) / static_cast<double>(steps);
     const double tokens = static_cast<double>(batch * steps) * reps;
     double flops = 0;
-    for (int64_t s = 0; s < steps; ++s) flops += 2.0 * mm_params * batch + AttentionFlops(c, batch, 1, kPrompt + 3 + s);
+    for (int64_t s = 0; s < steps; ++s) flops += 2.0 * mm_params * batch + AttentionFlops(c, batch, 1, prompt_len + 3 + s);
     flops *= reps;
     const double gflops = flops / decode_secs / 1e9;
     const double ms_step = 1e3 * decode_secs / static_cast<double>(reps * steps);
@@ -143,7 +144,7 @@ nlohmann::json BenchModel(const std::string& name, const ModelConfig& c, double 
                 "weight matmuls alone %.1f ms)\n",
                 static_cast<long long>(batch), tokens / decode_secs, gflops, gflops / peak, ms_step, matmul_ms);
     std::fflush(stdout);
-    out["decode"].push_back({{"batch", batch}, {"prompt_len", kPrompt}, {"steps", steps},
+    out["decode"].push_back({{"batch", batch}, {"prompt_len", prompt_len}, {"steps", steps},
                              {"tokens_per_s", tokens / decode_secs}, {"gflops", gflops},
                              {"fraction_of_peak", gflops / peak}, {"ms_per_step", ms_step},
                              {"matmul_only_ms_per_step", matmul_ms}, {"reps", reps}});
