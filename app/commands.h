@@ -21,6 +21,7 @@ void RegisterModelCommands(CLI::App& app);    // model init|info
 void RegisterTokenizeCommand(CLI::App& app);  // tokenize
 void RegisterGradeCommand(CLI::App& app);     // grade
 void RegisterRewardCommands(CLI::App& app);   // reward serve
+void RegisterGenerateCommand(CLI::App& app);  // generate
 void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly
 
 }  // namespace scorch::app

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   scorch::app::RegisterTokenizeCommand(app);
   scorch::app::RegisterGradeCommand(app);
   scorch::app::RegisterRewardCommands(app);
+  scorch::app::RegisterGenerateCommand(app);
   scorch::app::RegisterPendingCommands(app);
   try {
     app.parse(argc, argv);
