@@ -40,6 +40,9 @@ std::vector<Case> Pathological() {
       {"unclosed_boxed", Repeat("\\boxed{", 20000), true},
       {"dollars", std::string(100000, '$'), true},
       {"invalid_utf8", invalid_utf8, true},
+      // Complex bases and exponents are bounded like real ones (found by the fuzz test).
+      {"complex_power", "(1+i)^{10^{9}}", false},
+      {"complex_exponent", "2^{10^{9} i}", false},
   };
 }
 
