@@ -21,6 +21,7 @@ PACKAGES=(
   libpcre2-dev
   libgtest-dev libgmock-dev googletest
   curl wrk python3 procps iproute2
+  chromium  # headless: the `scorch inspect --html` report test renders report.html
 )
 
 missing=()
