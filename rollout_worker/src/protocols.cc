@@ -124,7 +124,7 @@ class SingleTurnEpisode final : public Episode {
  public:
   using Episode::Episode;
   StatusOr<std::optional<TurnSpec>> Start() override {
-    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"system", kEvalSystemPrompt}, {"user", request_.prompt_text + kEvalUserSuffix}}));
+    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"system", options_.texts.eval_system_prompt}, {"user", request_.prompt_text + options_.texts.eval_user_suffix}}));
     return Generate(SegmentKind::kAttempt, 0);
   }
 
@@ -140,7 +140,7 @@ class SelfCorrectEpisode final : public Episode {
  public:
   using Episode::Episode;
   StatusOr<std::optional<TurnSpec>> Start() override {
-    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"system", kSrrSystemPrompt}, {"user", request_.prompt_text + kSrrUserSuffix}}));
+    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"system", options_.texts.srr_system_prompt}, {"user", request_.prompt_text + options_.texts.srr_user_suffix}}));
     return Generate(SegmentKind::kAttempt, 0);
   }
 
@@ -150,7 +150,7 @@ class SelfCorrectEpisode final : public Episode {
     if (spec.kind == SegmentKind::kAttempt) {
       builder_.trajectory().turn_answers.push_back(ExtractLastBoxed(r.text));
       if (Finished(r)) return std::optional<TurnSpec>();  // cut off: no verdict can follow
-      SCORCH_RETURN_IF_ERROR(AppendUserTurn(kSrrSelfEvalInstruction, h));
+      SCORCH_RETURN_IF_ERROR(AppendUserTurn(options_.texts.self_eval_instruction, h));
       if (h == 0 && request_.forced_verdict) {
         const Verdict v = *request_.forced_verdict;
         stats_.forced_verdict_used = true;
@@ -171,7 +171,7 @@ class SelfCorrectEpisode final : public Episode {
   StatusOr<std::optional<TurnSpec>> AfterVerdict(Verdict v, int32_t h) {
     stats_.verdicts.push_back(v);
     if (v == Verdict::kCorrect || h + 1 >= options_.max_turns) return std::optional<TurnSpec>();
-    SCORCH_RETURN_IF_ERROR(AppendUserTurn(kSrrCorrectionInstruction, h + 1));
+    SCORCH_RETURN_IF_ERROR(AppendUserTurn(options_.texts.correction_instruction, h + 1));
     return Generate(SegmentKind::kAttempt, h + 1);
   }
 };
@@ -181,7 +181,7 @@ class TwoTurnEpisode final : public Episode {
  public:
   using Episode::Episode;
   StatusOr<std::optional<TurnSpec>> Start() override {
-    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"user", request_.prompt_text + kSrrUserSuffix}}));
+    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"user", request_.prompt_text + options_.texts.srr_user_suffix}}));
     return Generate(SegmentKind::kAttempt, 0, {kYesNoQuestion});
   }
 
@@ -214,9 +214,9 @@ class TwoTurnEpisode final : public Episode {
   StatusOr<std::optional<TurnSpec>> AfterVerdict(Verdict v) {
     stats_.verdicts.push_back(v);
     if (v == Verdict::kCorrect && !options_.two_turn_continue_after_yes) return std::optional<TurnSpec>();
-    const char* instruction = v == Verdict::kWrong ? kTwoTurnNoInstruction
-                              : options_.two_turn_yes_paper_wording ? kTwoTurnYesInstructionPaper
-                                                                    : kTwoTurnYesInstructionCode;
+    const std::string instruction = v == Verdict::kWrong ? options_.texts.two_turn_no_instruction
+                                    : options_.two_turn_yes_paper_wording ? kTwoTurnYesInstructionPaper
+                                                                          : kTwoTurnYesInstructionCode;
     SCORCH_RETURN_IF_ERROR(AppendUserTurn(instruction, 1));
     return Generate(SegmentKind::kAttempt, 1);
   }
@@ -227,7 +227,7 @@ class PostCompletionEpisode final : public Episode {
  public:
   using Episode::Episode;
   StatusOr<std::optional<TurnSpec>> Start() override {
-    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"system", options_.pcl_system_prompt}, {"user", request_.prompt_text}}));
+    SCORCH_RETURN_IF_ERROR(AppendPrompt({{"system", options_.texts.pcl_system_prompt}, {"user", request_.prompt_text}}));
     return Generate(SegmentKind::kAttempt, 0, {options_.post_marker});
   }
 

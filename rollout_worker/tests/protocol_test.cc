@@ -289,7 +289,7 @@ TEST_F(ProtocolTest, TwoTurnYesStopsUnlessConfiguredAndFormatFailureIsCounted) {
 
 TEST_F(ProtocolTest, PostCompletionStopsAtMarkerOrContinuesInTraining) {
   ProtocolOptions o;
-  const std::string p0 = Prompt(o.pcl_system_prompt, kQ);
+  const std::string p0 = Prompt(o.texts.pcl_system_prompt, kQ);
   const std::string answer = "<think>2+3</think>\n<answer> 5 </answer>";
   const std::string evaluation = "\n<evaluation>right</evaluation>\n<reward>[1,1]</reward><|im_end|>";
   std::vector<std::pair<std::string, std::string>> rules = {{p0, answer + evaluation},

@@ -45,6 +45,27 @@ Status StageConfig::Validate() const {
   return Status::Ok();
 }
 
+Status TaskConfig::Validate() const {
+  if (min_ops > max_ops) {
+    return Status::InvalidArgument("min_ops (" + std::to_string(min_ops) + ") is above max_ops (" +
+                                   std::to_string(max_ops) + ")");
+  }
+  return Status::Ok();
+}
+
+Status LearnerConfig::Validate() const {
+  if (kl_estimator != "k1" && kl_estimator != "k2" && kl_estimator != "k3") {
+    return Status::InvalidArgument("kl_estimator \"" + kl_estimator + "\" is not one of k1, k2, k3");
+  }
+  if (aggregation != "token" && aggregation != "sequence") {
+    return Status::InvalidArgument("aggregation \"" + aggregation + "\" is not one of token, sequence");
+  }
+  if (weights_transport != "shared" && weights_transport != "file") {
+    return Status::InvalidArgument("weights_transport \"" + weights_transport + "\" is not one of shared, file");
+  }
+  return Status::Ok();
+}
+
 Status ClusterConfig::Validate() const {
   static const char* kSchemes[] = {"inproc://", "ipc://", "tcp://"};
   for (const char* s : kSchemes) {

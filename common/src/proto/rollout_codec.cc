@@ -115,6 +115,7 @@ json ToJson(const TrainSample& v) {
   for (const auto& [name, value] : v.reward_components) components[name] = value;
   j["reward_components"] = std::move(components);
   j["dense_rewards"] = BlobOf(v.dense_rewards);
+  if (!v.mask_rule.empty()) j["mask_rule"] = v.mask_rule;
   return j;
 }
 
@@ -122,7 +123,11 @@ Status FromJson(const FieldReader& r, TrainSample* v) {
   SCORCH_RETURN_IF_ERROR(r.ReadObject("trajectory", &v->trajectory));
   SCORCH_RETURN_IF_ERROR(r.Read("reward", &v->reward));
   SCORCH_RETURN_IF_ERROR(r.Read("reward_components", &v->reward_components));
-  return r.Read("dense_rewards", &v->dense_rewards);
+  SCORCH_RETURN_IF_ERROR(r.Read("dense_rewards", &v->dense_rewards));
+  std::optional<std::string> rule;
+  SCORCH_RETURN_IF_ERROR(r.ReadOptional("mask_rule", &rule));
+  v->mask_rule = rule.value_or("");
+  return Status::Ok();
 }
 
 json ToJson(const TrainBatch& v) {
@@ -130,13 +135,15 @@ json ToJson(const TrainBatch& v) {
   j["step"] = v.step;
   j["stage"] = v.stage;
   j["samples"] = ObjectListOf(v.samples);
+  if (v.checkpoint_state) j["checkpoint_state"] = *v.checkpoint_state;
   return j;
 }
 
 Status FromJson(const FieldReader& r, TrainBatch* v) {
   SCORCH_RETURN_IF_ERROR(r.Read("step", &v->step));
   SCORCH_RETURN_IF_ERROR(r.Read("stage", &v->stage));
-  return r.ReadObjectList("samples", &v->samples);
+  SCORCH_RETURN_IF_ERROR(r.ReadObjectList("samples", &v->samples));
+  return r.ReadOptional("checkpoint_state", &v->checkpoint_state);
 }
 
 }  // namespace scorch::proto::internal

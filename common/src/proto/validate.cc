@@ -126,6 +126,9 @@ Status ValidateTrainBatch(const TrainBatch& b) {
                      std::to_string(s.dense_rewards.size()) + " entries for " +
                          std::to_string(s.trajectory.token_ids.size()) + " tokens");
     }
+    if (!s.mask_rule.empty() && s.mask_rule != "srr_d1" && s.mask_rule != "srr_d2" && s.mask_rule != "srr_d3") {
+      return Invalid(ctx, "mask_rule", "'" + s.mask_rule + "' is not one of srr_d1, srr_d2, srr_d3 (or empty)");
+    }
   }
   return Status::Ok();
 }

@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, 5> kSegmentKindNames = {"prompt", "attemp
                                                                "instruction", "evaluation"};
 constexpr std::array<std::string_view, 4> kFinishReasonNames = {"eos", "stop", "length", "aborted"};
 constexpr std::array<std::string_view, 3> kVerdictNames = {"correct", "wrong", "error"};
-constexpr std::array<std::string_view, 4> kWeightsTransportNames = {"nccl", "mpi", "zmq", "file"};
+constexpr std::array<std::string_view, 5> kWeightsTransportNames = {"nccl", "mpi", "zmq", "file", "shared"};
 
 template <typename E, size_t N>
 std::string_view NameOf(const std::array<std::string_view, N>& names, E v) {

@@ -43,45 +43,27 @@
 
 #include "scorch/common/proto/rollout_messages.h"
 #include "scorch/model/chat_template.h"
+#include "scorch/model/prompt_texts.h"
 #include "scorch/model/tokenizer.h"
 #include "scorch/rollout/generator.h"
 #include "scorch/rollout/trajectory_builder.h"
 
 namespace scorch::rollout {
 
-// §1.2 / §1.3 fixed texts.
-inline constexpr char kSrrSystemPrompt[] =
-    "You are a mathematical reasoning assistant. For each problem, follow these steps strictly:\n\n1. Solve the "
-    "problem using step-by-step reasoning and output the final answer within \\boxed{}.\n\nAlways ensure clarity, "
-    "correctness, and adherence to the required format.";
-inline constexpr char kSrrUserSuffix[] = " Let's think step by step and output the final answer within \\boxed{}.";
-inline constexpr char kSrrSelfEvalInstruction[] =
-    "2. Perform a self-evaluation: - You may include reasoning to verify correctness. - However, your final "
-    "self-evaluation **must** be in one of the following formats: [VERIFY] correct. or [VERIFY] wrong.";
-inline constexpr char kSrrCorrectionInstruction[] =
-    "3. please identify the mistake in your previous reasoning, revise your reasoning path and output a corrected "
-    "final answer within \\boxed{}.";
-inline constexpr char kEvalSystemPrompt[] = "Please reason step by step, and put your final answer within \\boxed{}.";
-inline constexpr char kEvalUserSuffix[] = " Let's think step by step and output the final answer within \\boxed{}";
-inline constexpr char kVerifyCorrect[] = "[VERIFY] correct.";
-inline constexpr char kVerifyWrong[] = "[VERIFY] wrong.";
-inline constexpr char kYesNoQuestion[] = "Is my most recent final answer correct (Yes or No)?";
-inline constexpr char kTwoTurnNoInstruction[] =
-    "Since your initial response is self-evaluated as incorrect, there might be an error in the solution above "
-    "because of lack of understanding of the question. Please correct the error, if any, and rewrite the "
-    "solution. Put your final answer within \\boxed{}.";
-inline constexpr char kTwoTurnYesInstructionPaper[] =
-    "Since your initial response is self-evaluated as correct, confirm it and provide no further modifications. "
-    "Put your final answer within \\boxed{}.";
-inline constexpr char kTwoTurnYesInstructionCode[] =
-    "Since your most recent response is self-evaluated as correct, no further modification is required. Thanks.";
-// [U] The PCL "taer" system prompt is not reproduced in ALGORITHMS §1.4; this states its two
-// scoring rules and the layout; override it with ProtocolOptions::pcl_system_prompt.
-inline constexpr char kPclSystemPrompt[] =
-    "Answer the question: think inside <think></think>, then give the final answer inside <answer></answer>. "
-    "Then evaluate your response inside <evaluation></evaluation> and score it as <reward>[acc,fmt]</reward>: "
-    "acc is 1 if the answer is correct, 0 otherwise; fmt is 1 if the think and answer tags are proper, 0 "
-    "otherwise.";
+// The fixed texts live in scorch/model/prompt_texts.h (shared with the orchestrator).
+using model::kSrrSystemPrompt;
+using model::kSrrUserSuffix;
+using model::kSrrSelfEvalInstruction;
+using model::kSrrCorrectionInstruction;
+using model::kEvalSystemPrompt;
+using model::kEvalUserSuffix;
+using model::kVerifyCorrect;
+using model::kVerifyWrong;
+using model::kYesNoQuestion;
+using model::kTwoTurnNoInstruction;
+using model::kTwoTurnYesInstructionPaper;
+using model::kTwoTurnYesInstructionCode;
+using model::kPclSystemPrompt;
 
 struct ProtocolOptions {
   int32_t max_turns = 2;                        // self_correct: attempts H (§1.1: H = 2)
@@ -90,7 +72,7 @@ struct ProtocolOptions {
   int64_t verdict_max_new_tokens = 8;           // two_turn: tokens for " Yes."/" No."
   bool training = false;                        // post_completion: continue with the evaluation
   std::string post_marker = "</answer>";        // post_completion: the POST stop string
-  std::string pcl_system_prompt = kPclSystemPrompt;
+  model::PromptTexts texts;                     // system prompts and instructions (default: the papers')
 
   [[nodiscard]] Status Validate() const;
 };

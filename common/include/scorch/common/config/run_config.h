@@ -81,6 +81,13 @@ struct StageConfig {
   std::string protocol = "single_turn"; // single_turn | self_correct | two_turn | post_completion
   std::string dataset = "synthetic";    // "synthetic" or a JSONL path
   double lr = 1e-5;                     // peak learning rate
+  int64_t warmup_steps = 0;             // linear lr warmup (steps)
+  double temperature = -1.0;            // sampling temperature (-1 = rollout.temperature; 0 = greedy)
+  int max_new_tokens = 0;               // tokens per generated turn (0 = rollout.max_new_tokens)
+  double kl_beta = -1.0;                // KL coefficient (-1 = learner.kl_beta)
+  int max_staleness = 0;                // RL: policy versions a trajectory may lag (0 = on-policy)
+  double demo_wrong_fraction = 0.3;     // sft on synthetic demos: share with a wrong first attempt
+  int64_t eval_offset = 0;              // eval: first held-out problem index
 
   template <class V>
   void VisitFields(V& v) {
@@ -94,6 +101,111 @@ struct StageConfig {
             "turn protocol: single_turn | self_correct | two_turn | post_completion");
     v.Field("dataset", &dataset, "\"synthetic\" or a JSONL path");
     v.Field("lr", &lr, "peak learning rate", Range<double>{0.0, 1.0});
+    v.Field("warmup_steps", &warmup_steps, "linear learning-rate warmup, steps", Range<int64_t>{0, 100000000});
+    v.Field("temperature", &temperature, "sampling temperature (-1: rollout.temperature; 0: greedy)",
+            Range<double>{-1.0, 100.0});
+    v.Field("max_new_tokens", &max_new_tokens, "tokens per generated turn (0: rollout.max_new_tokens)",
+            Range<int>{0, 1 << 20});
+    v.Field("kl_beta", &kl_beta, "KL-to-reference coefficient (-1: learner.kl_beta)", Range<double>{-1.0, 100.0});
+    v.Field("max_staleness", &max_staleness, "RL: how many versions a trajectory may lag (0 = on-policy)",
+            Range<int>{0, 1000});
+    v.Field("demo_wrong_fraction", &demo_wrong_fraction,
+            "sft on synthetic demos: share whose first attempt is wrong and then corrected",
+            Range<double>{0.0, 1.0});
+    v.Field("eval_offset", &eval_offset, "eval: index of the first held-out problem", Range<int64_t>{0, INT64_MAX});
+  }
+  Status Validate() const;
+};
+
+// The built-in synthetic task (orchestrator/synthetic_task.h), used when a stage's dataset is
+// "synthetic".
+struct TaskConfig {
+  int min_ops = 1;             // fewest arithmetic steps per problem
+  int max_ops = 2;             // most arithmetic steps per problem
+  int max_operand = 20;        // operands drawn from [1, max_operand]
+  bool allow_multiply = true;  // include "times" steps
+  bool word_problems = true;   // story text (false: "Compute 12 + 7 - 5.")
+  template <class V>
+  void VisitFields(V& v) {
+    v.Field("min_ops", &min_ops, "fewest arithmetic steps per problem", Range<int>{1, 16});
+    v.Field("max_ops", &max_ops, "most arithmetic steps per problem", Range<int>{1, 16});
+    v.Field("max_operand", &max_operand, "operands are drawn from [1, max_operand]", Range<int>{1, 1000000});
+    v.Field("allow_multiply", &allow_multiply, "include multiplication steps");
+    v.Field("word_problems", &word_problems, "story problems (false: bare expressions)");
+  }
+  Status Validate() const;
+};
+
+// Texts the turn protocols write around the model's turns (model/prompt_texts.h). Empty =
+// the papers' text; a toy character-level model is better served by short ones.
+struct PromptsConfig {
+  std::string srr_system_prompt;
+  std::string srr_user_suffix;
+  std::string self_eval_instruction;
+  std::string correction_instruction;
+  std::string eval_system_prompt;
+  std::string eval_user_suffix;
+  template <class V>
+  void VisitFields(V& v) {
+    v.Field("srr_system_prompt", &srr_system_prompt, "self_correct system prompt (empty: ALGORITHMS §1.2)");
+    v.Field("srr_user_suffix", &srr_user_suffix, "appended to the problem (self_correct, two_turn)");
+    v.Field("self_eval_instruction", &self_eval_instruction, "the self-evaluation user turn");
+    v.Field("correction_instruction", &correction_instruction, "the correction user turn");
+    v.Field("eval_system_prompt", &eval_system_prompt, "single_turn system prompt");
+    v.Field("eval_user_suffix", &eval_user_suffix, "single_turn suffix appended to the problem");
+  }
+};
+
+// Rollout workers: generation capacity and default sampling.
+struct RolloutConfig {
+  int slots = 32;               // concurrent sequences per worker (KV-cache slots)
+  int max_seq_len = 1024;       // tokens per slot (prompt + every turn)
+  int max_turns = 2;            // self_correct: attempts per trajectory
+  double temperature = 1.0;     // default sampling temperature
+  double top_p = 1.0;           // nucleus mass
+  int max_new_tokens = 128;     // default tokens per generated turn
+  template <class V>
+  void VisitFields(V& v) {
+    v.Field("slots", &slots, "concurrent sequences per worker", Range<int>{1, 4096});
+    v.Field("max_seq_len", &max_seq_len, "tokens per sequence slot", Range<int>{16, 1 << 20});
+    v.Field("max_turns", &max_turns, "self_correct: attempts per trajectory", Range<int>{1, 16});
+    v.Field("temperature", &temperature, "default sampling temperature (0 = greedy)", Range<double>{0.0, 100.0});
+    v.Field("top_p", &top_p, "nucleus sampling mass", Range<double>{0.0, 1.0});
+    v.Field("max_new_tokens", &max_new_tokens, "default tokens per generated turn", Range<int>{1, 1 << 20});
+  }
+};
+
+// Learners: optimisation and objective settings shared by the stages.
+struct LearnerConfig {
+  int micro_batch_rows = 16;        // sequences per forward/backward (gradient accumulation)
+  double weight_decay = 0.0;        // AdamW decoupled weight decay
+  double max_grad_norm = 1.0;       // global gradient clip (<= 0: off)
+  double min_lr_ratio = 0.1;        // cosine floor as a fraction of the stage lr
+  double kl_beta = 0.0;             // default KL-to-reference coefficient (GRPO loss)
+  std::string kl_estimator = "k3";  // k1 | k2 | k3
+  double clip_low = 0.2;            // ratio clip 1 - clip_low
+  double clip_high = 0.2;           // ratio clip 1 + clip_high
+  bool scale_by_std = true;         // GRPO: divide advantages by the group std
+  std::string aggregation = "token";  // token | sequence: loss averaging
+  int64_t checkpoint_every = 50;    // optimizer steps between checkpoints (0: stage ends only)
+  int keep_checkpoints = 2;         // complete checkpoints kept
+  std::string weights_transport = "shared";  // shared (embedded) | file
+  template <class V>
+  void VisitFields(V& v) {
+    v.Field("micro_batch_rows", &micro_batch_rows, "sequences per forward/backward pass", Range<int>{1, 1 << 20});
+    v.Field("weight_decay", &weight_decay, "AdamW weight decay", Range<double>{0.0, 10.0});
+    v.Field("max_grad_norm", &max_grad_norm, "global gradient-norm clip (<= 0: off)", Range<double>{-1.0, 1e9});
+    v.Field("min_lr_ratio", &min_lr_ratio, "cosine schedule floor, fraction of the stage lr", Range<double>{0.0, 1.0});
+    v.Field("kl_beta", &kl_beta, "KL-to-reference coefficient in the GRPO loss", Range<double>{0.0, 100.0});
+    v.Field("kl_estimator", &kl_estimator, "k1 | k2 | k3");
+    v.Field("clip_low", &clip_low, "policy ratio clip below 1", Range<double>{0.0, 1.0});
+    v.Field("clip_high", &clip_high, "policy ratio clip above 1", Range<double>{0.0, 10.0});
+    v.Field("scale_by_std", &scale_by_std, "GRPO: divide advantages by the group's std");
+    v.Field("aggregation", &aggregation, "token | sequence: how per-token losses are averaged");
+    v.Field("checkpoint_every", &checkpoint_every, "optimizer steps between checkpoints (0: stage ends)",
+            Range<int64_t>{0, 100000000});
+    v.Field("keep_checkpoints", &keep_checkpoints, "complete checkpoints kept", Range<int>{1, 1000});
+    v.Field("weights_transport", &weights_transport, "shared (same process) | file");
   }
   Status Validate() const;
 };
@@ -119,6 +231,10 @@ struct RunConfig {
   JobConfig job;
   LoggingConfig logging;
   ModelSection model;
+  TaskConfig task;
+  PromptsConfig prompts;
+  RolloutConfig rollout;
+  LearnerConfig learner;
   std::vector<StageConfig> stages;
   ClusterConfig cluster;
 
@@ -127,6 +243,10 @@ struct RunConfig {
     v.Field("job", &job, "job identity and seeding");
     v.Field("logging", &logging, "human-readable logs (metrics go to metrics.jsonl)");
     v.Field("model", &model, "the policy model to start from");
+    v.Field("task", &task, "the built-in synthetic task");
+    v.Field("prompts", &prompts, "protocol texts (empty: the papers')");
+    v.Field("rollout", &rollout, "rollout workers: capacity and default sampling");
+    v.Field("learner", &learner, "learners: optimisation and objectives");
     v.Field("stages", &stages, "the stages, run in order");
     v.Field("cluster", &cluster, "process layout");
   }

@@ -90,6 +90,8 @@ struct TrainSample {
   std::map<std::string, double> reward_components;  // named parts of `reward`
   std::vector<float> dense_rewards;                 // optional per-token rewards; empty = none,
                                                     // else one per token of the trajectory
+  std::string mask_rule;  // which tokens the loss trains: "" = trajectory.trainable_mask;
+                          // "srr_d1" | "srr_d2" | "srr_d3" = the SRR IFT sets (ALGORITHMS §4.4)
 
   bool operator==(const TrainSample&) const = default;
 };
@@ -99,6 +101,10 @@ struct TrainBatch {
   int64_t step = 0;
   std::string stage;  // the stage name from the job config, e.g. "grpo"
   std::vector<TrainSample> samples;
+  // When set, the learner writes a checkpoint after this step and stores this text (the
+  // orchestrator's state as JSON) in its manifest, so both resume from the same point. A batch
+  // with no samples and a checkpoint_state only checkpoints.
+  std::optional<std::string> checkpoint_state;
 
   bool operator==(const TrainBatch&) const = default;
 };

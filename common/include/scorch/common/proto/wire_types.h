@@ -39,7 +39,8 @@ enum class FinishReason {
 enum class Verdict { kCorrect, kWrong, kError };
 
 // How new policy weights reach the rollout workers (ARCHITECTURE §2).
-enum class WeightsTransport { kNccl, kMpi, kZmq, kFile };
+// kShared: same process (embedded mode): the location names an in-memory snapshot.
+enum class WeightsTransport { kNccl, kMpi, kZmq, kFile, kShared };
 
 std::string_view RoleName(Role v);
 std::string_view ChatRoleName(ChatRole v);
@@ -73,7 +74,7 @@ SCORCH_PROTO_ENUM_TRAITS_(ChatRole, 3);
 SCORCH_PROTO_ENUM_TRAITS_(SegmentKind, 5);
 SCORCH_PROTO_ENUM_TRAITS_(FinishReason, 4);
 SCORCH_PROTO_ENUM_TRAITS_(Verdict, 3);
-SCORCH_PROTO_ENUM_TRAITS_(WeightsTransport, 4);
+SCORCH_PROTO_ENUM_TRAITS_(WeightsTransport, 5);
 
 #undef SCORCH_PROTO_ENUM_TRAITS_
 
