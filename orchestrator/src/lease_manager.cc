@@ -18,13 +18,13 @@ void LeaseManager::RegisterWorker(const std::string& worker, int capacity) {
   held_.try_emplace(worker, 0);
 }
 
-std::vector<Lease> LeaseManager::Assign(const std::string& worker) {
+std::vector<Lease> LeaseManager::Assign(const std::string& worker, int max_leases) {
   std::vector<Lease> out;
   auto cap = capacity_.find(worker);
   if (cap == capacity_.end()) return out;
   int& held = held_[worker];
   const auto deadline = now_() + options_.lease_timeout;
-  while (held < cap->second && !queue_.empty()) {
+  while (held < cap->second && static_cast<int>(out.size()) < max_leases && !queue_.empty()) {
     WorkItem item = queue_.front();
     queue_.pop_front();
     if (completed_.count(item)) continue;  // finished by a late result while queued
@@ -80,6 +80,21 @@ std::vector<Lease> LeaseManager::ExpireLeases() {
   for (auto it = expired.rbegin(); it != expired.rend(); ++it) Requeue(*it, /*front=*/true);
   stats_.expired += static_cast<int64_t>(expired.size());
   return expired;
+}
+
+std::optional<Lease> LeaseManager::Release(uint64_t lease_id) {
+  auto it = leases_.find(lease_id);
+  if (it == leases_.end()) return std::nullopt;
+  Lease lease = it->second;
+  leases_.erase(it);
+  Requeue(lease, /*front=*/true);
+  ++stats_.released;
+  return lease;
+}
+
+const Lease* LeaseManager::FindLease(uint64_t lease_id) const {
+  auto it = leases_.find(lease_id);
+  return it == leases_.end() ? nullptr : &it->second;
 }
 
 std::vector<Lease> LeaseManager::WorkerLost(const std::string& worker) {

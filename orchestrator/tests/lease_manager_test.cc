@@ -38,6 +38,29 @@ TEST(LeaseManagerTest, AssignsUpToCreditInFifoOrder) {
   EXPECT_EQ(m.Assign("w1")[0].item.prompt_id, 2);
 }
 
+TEST(LeaseManagerTest, AssignRespectsMaxLeasesAndReleaseRequeuesAtTheFront) {
+  FakeClock clock;
+  LeaseManager m({}, clock.fn());
+  for (int p = 0; p < 4; ++p) m.AddWork(Item(p));
+  m.RegisterWorker("w", 3);
+  auto first = m.Assign("w", 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(m.free_credit("w"), 2);
+  const Lease* found = m.FindLease(first[0].id);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->item, Item(0));
+  auto released = m.Release(first[0].id);
+  ASSERT_TRUE(released.has_value());
+  EXPECT_EQ(m.FindLease(first[0].id), nullptr);
+  EXPECT_FALSE(m.Release(first[0].id).has_value());  // no longer in flight
+  EXPECT_EQ(m.free_credit("w"), 3);
+  EXPECT_EQ(m.stats().released, 1);
+  auto again = m.Assign("w");
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[0].item, Item(0));  // back at the front
+  EXPECT_NE(again[0].id, first[0].id);
+}
+
 TEST(LeaseManagerTest, DuplicateResultsAreDroppedAndUnknownItemsRefused) {
   FakeClock clock;
   LeaseManager m({}, clock.fn());

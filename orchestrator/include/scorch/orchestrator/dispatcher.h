@@ -9,9 +9,19 @@
 //     after its lease was re-queued) is counted and dropped. A worker whose heartbeats stop for
 //     `heartbeat_timeout`, or whose send fails, is declared lost (logged) and its leases are
 //     re-queued; an expired lease is re-queued too. Returns when every item has exactly one
-//     trajectory, in the order of `requests`.
+//     trajectory, in the order of `requests`. Work goes to the workers with free credit, a fair
+//     share each (round-robin), never beyond a worker's advertised capacity.
+//     A worker's Error reply naming a lease ("GenerateRequest lease N") re-queues the item; after
+//     `max_item_errors` errors for one item Generate fails with that error. An Unavailable error
+//     (the worker is shutting down) is not the item's fault: the worker just gets no more work.
+//     A worker declared lost that speaks again is taken back (its capacity restored).
+//     When Generate fails (stall, item errors), unfinished items stay queued or leased, and
+//     results that arrive later — like those the call already had — are kept for a later call
+//     asking for the same keys (a retried step), which then redoes nothing.
 //   * Train(batch): sends the TrainBatch to the learner (rank 0 of the learner role) and waits
-//     for its reply: a StepStats, then a WeightsAnnounce for the new version (or an Error).
+//     for its reply: a StepStats for batch.step, then a WeightsAnnounce for the new version (or
+//     an Error). A batch without samples (checkpoint only), or train_expects_weights = false,
+//     needs only the StepStats. The learner is waited for (up to train_timeout) if not there.
 //   * AnnounceWeights(a): forwards the announcement to every rollout worker and remembers it,
 //     so a worker that says Hello later gets the newest version at once.
 //   * Peers that misbehave (unknown message, Error replies) are logged; nothing they send can
@@ -26,8 +36,16 @@
 // Ownership: owns the Router; the context (default transport::SharedContext()) must outlive it.
 // Thread-safety: NOT thread-safe: one thread (the job loop) makes every call; StatusJson() is
 // the exception: it may be called from any thread (it reads a snapshot under a mutex).
-// Errors: Bind errors from the Router; DeadlineExceeded as above; Internal/InvalidArgument when
-// the learner answers with an Error (its message is kept).
+// Hellos: with `token` set, a Hello without the right token is answered with an Error and
+// logged; the peer gets nothing else. Only rollout and learner roles may join. A peer that
+// sends anything before its Hello is told "send Hello first". A rollout worker that says Hello
+// again (restarted with the same identity) has its old leases re-queued.
+//
+// Errors: Bind errors from the Router (and InvalidArgument for bad options); DeadlineExceeded as
+// above; InvalidArgument for invalid requests, two requests with the same key, or a key an
+// earlier call already returned; Internal/InvalidArgument when the learner answers with an Error
+// (its message is kept); Unavailable when the learner cannot be reached; FailedPrecondition
+// after Shutdown.
 #pragma once
 
 #include <chrono>

@@ -10,7 +10,8 @@
 //     lease was re-queued and redone elsewhere — is reported kDuplicate and must be dropped;
 //   * its deadline passes (ExpireLeases): the item goes back to the FRONT of the queue unless
 //     it was completed meanwhile;
-//   * its worker dies (WorkerLost, e.g. heartbeats stopped): all of its leases are re-queued.
+//   * its worker dies (WorkerLost, e.g. heartbeats stopped): all of its leases are re-queued;
+//   * its worker gives it back (Release, e.g. it answered with an error): re-queued at the front.
 // A result from a lease that already expired is still accepted if its item is not complete:
 // the work is valid, and taking it is cheaper than redoing it.
 //
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -60,6 +62,7 @@ struct LeaseStats {
   int64_t duplicates = 0;  // results dropped because their item was already complete
   int64_t expired = 0;     // leases re-queued on deadline
   int64_t lost = 0;        // leases re-queued because their worker died
+  int64_t released = 0;    // leases given back by their worker (Release) and re-queued
 };
 
 class LeaseManager {
@@ -71,12 +74,19 @@ class LeaseManager {
   void AddWork(const WorkItem& item);
   // Registers (or updates the capacity of) a worker.
   void RegisterWorker(const std::string& worker, int capacity);
-  // Leases up to the worker's free credit from the queue. Unknown workers get nothing.
-  std::vector<Lease> Assign(const std::string& worker);
+  // Leases up to the worker's free credit (and at most `max_leases`) from the queue. Unknown
+  // workers get nothing.
+  std::vector<Lease> Assign(const std::string& worker,
+                            int max_leases = std::numeric_limits<int>::max());
   // A result for `item` arrived (under `lease_id`, which may have expired).
   Outcome Complete(uint64_t lease_id, const WorkItem& item);
   // Re-queues leases past their deadline; returns them.
   std::vector<Lease> ExpireLeases();
+  // The lease's worker gave it back: the item goes to the front of the queue unless it is
+  // complete. Returns the lease; std::nullopt when `lease_id` is not in flight.
+  std::optional<Lease> Release(uint64_t lease_id);
+  // The lease in flight under `lease_id`, or nullptr (valid until the next mutating call).
+  const Lease* FindLease(uint64_t lease_id) const;
   // The worker is gone: unregisters it and re-queues its leases; returns them.
   std::vector<Lease> WorkerLost(const std::string& worker);
 
