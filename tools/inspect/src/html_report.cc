@@ -162,7 +162,11 @@ std::string RenderChartSvg(const std::vector<json>& metrics, const std::string& 
   std::vector<std::pair<double, std::string>> stage_starts;
   std::string prev_stage;
   bool gap = true;
+  double x0 = INFINITY, x1 = -INFINITY;
   for (const auto& r : metrics) {
+    if (!r.is_object() || !r.contains("step") || !r["step"].is_number()) continue;
+    x0 = std::min(x0, r["step"].get<double>());
+    x1 = std::max(x1, r["step"].get<double>());
     const std::string stage = r.contains("stage") && r["stage"].is_string() ? r["stage"].get<std::string>() : "";
     const bool new_stage = stage != prev_stage;
     if (new_stage) stage_starts.emplace_back(r["step"].get<double>(), stage);
@@ -185,7 +189,6 @@ std::string RenderChartSvg(const std::vector<json>& metrics, const std::string& 
     svg << "<text x=\"" << kW / 2 << "\" y=\"" << kH / 2 << "\" text-anchor=\"middle\">no data</text></svg>";
     return svg.str();
   }
-  double x0 = metrics.front()["step"].get<double>(), x1 = metrics.back()["step"].get<double>();
   double y0 = pts[0].y, y1 = pts[0].y;
   for (const auto& p : pts) {
     y0 = std::min(y0, p.y);

@@ -193,6 +193,7 @@ json SummarizeRun(const RunData& run) {
     if (std::isfinite(t0) && std::isfinite(t1)) {
       s["wall_s"] = t1 - t0;
       s["last_time"] = t1;
+      if (t1 > t0) s["steps_per_hour"] = static_cast<double>(m.size()) / (t1 - t0) * 3600;
     }
   }
   s["stages"] = StageSummaries(m);

@@ -81,6 +81,10 @@ TEST(HtmlReportTest, ChartGapsPlaceholdersAndSinglePoints) {
   EXPECT_EQ(none.find("<path"), std::string::npos);
   EXPECT_NE(none.find("no data"), std::string::npos);
   EXPECT_EQ(RenderChartSvg({}, "x").find("<path"), std::string::npos);
+  // Records without a step are ignored rather than trusted.
+  m.push_back({{"stage", "b"}, {"x", 100.0}});
+  m.push_back(json::array());
+  EXPECT_EQ(RenderChartSvg(m, "x"), svg);
 }
 
 TEST(HtmlReportTest, WriteHtmlReportReportsUnwritablePaths) {

@@ -25,6 +25,7 @@ TEST(RunReportTest, SummarizesStagesTimeSplitEvalsCheckpointsAndWarnings) {
 
   EXPECT_EQ(s["first_step"], 1);
   EXPECT_EQ(s["last_step"], 40);
+  EXPECT_NEAR(s["steps_per_hour"].get<double>(), 40.0 / 318 * 3600, 1e-6);
   ASSERT_EQ(s["stages"].size(), 2u);
   const auto& sft = s["stages"][0];
   EXPECT_EQ(sft["name"], "sft");
