@@ -51,6 +51,38 @@ TEST(BucketTest, PackUnpackRoundTripsNonContiguousAndBf16) {
   EXPECT_EQ(h[0].item<float>(), 2.5f);
 }
 
+TEST(BucketTest, LoneContiguousTensorIsReducedInPlace) {
+  // One contiguous float tensor in its wire dtype: the flat buffer IS the tensor (no copies).
+  auto g = torch::arange(6, torch::kFloat).view({2, 3});
+  std::vector<torch::Tensor> t = {g};
+  auto b = PlanBuckets(t, 8);  // larger than a bucket: travels alone
+  ASSERT_EQ(b.size(), 1u);
+  auto flat = internal::PackBucket(t, b[0]);
+  EXPECT_TRUE(flat.is_alias_of(g));
+  EXPECT_EQ(flat.dim(), 1);
+  flat.mul_(3);
+  internal::UnpackBucket(flat, t, b[0]);
+  EXPECT_TRUE(torch::equal(g, torch::arange(6, torch::kFloat).view({2, 3}) * 3));
+
+  // Copies are kept where aliasing would be wrong: non-contiguous, bf16 (wire float32),
+  // tensors that require grad, and buckets of several tensors.
+  auto nc = torch::zeros({3, 2}).t();
+  auto bf = torch::zeros({4}, torch::kBFloat16);
+  auto leaf = torch::zeros({4}, torch::requires_grad());
+  for (const auto& x : {nc, bf, leaf}) {
+    std::vector<torch::Tensor> one = {x};
+    EXPECT_FALSE(internal::PackBucket(one, PlanBuckets(one, 1 << 20)[0]).is_alias_of(x));
+  }
+  std::vector<torch::Tensor> two = {torch::zeros({4}), torch::zeros({4})};
+  auto b2 = PlanBuckets(two, 1 << 20);
+  ASSERT_EQ(b2.size(), 1u);
+  auto f2 = internal::PackBucket(two, b2[0]);
+  EXPECT_FALSE(f2.is_alias_of(two[0]));
+  f2.fill_(5);
+  internal::UnpackBucket(f2, two, b2[0]);
+  EXPECT_TRUE(torch::all(two[1] == 5).item<bool>());
+}
+
 TEST(LocalCommunicatorTest, IdentityCollectives) {
   auto comm = CreateCommunicator(CommunicatorConfig{});
   ASSERT_TRUE(comm.ok()) << comm.status();

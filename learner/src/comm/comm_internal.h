@@ -27,7 +27,9 @@ struct Bucket {
 std::vector<Bucket> PlanBuckets(const std::vector<torch::Tensor>& tensors, size_t bucket_bytes);
 // The dtype a bucket travels in: bf16/f16 go as float32, others unchanged.
 torch::ScalarType WireDtype(torch::ScalarType dtype);
-// A contiguous 1-D CPU tensor (wire dtype) holding the members, in order.
+// A contiguous 1-D CPU tensor (wire dtype) holding the members, in order. A bucket of one
+// contiguous CPU tensor already in its wire dtype (and not requiring grad) is returned as a
+// view of that tensor, so the collective runs in place and UnpackBucket has nothing to do.
 torch::Tensor PackBucket(const std::vector<torch::Tensor>& tensors, const Bucket& bucket);
 // Copies `flat` back into the members (casting to each member's dtype).
 void UnpackBucket(const torch::Tensor& flat, std::vector<torch::Tensor>& tensors, const Bucket& bucket);

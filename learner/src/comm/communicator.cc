@@ -40,6 +40,15 @@ std::vector<Bucket> PlanBuckets(const std::vector<torch::Tensor>& tensors, size_
 
 torch::Tensor PackBucket(const std::vector<torch::Tensor>& tensors, const Bucket& bucket) {
   const auto wire = WireDtype(bucket.dtype);
+  if (bucket.members.size() == 1) {
+    // Zero-copy: a lone contiguous CPU tensor already in its wire dtype travels in place
+    // (a gradient, or one large message), saving a pack and an unpack copy. Tensors that
+    // require grad keep the copying path so autograd's version counter sees the write.
+    const auto& t = tensors[bucket.members[0]];
+    if (t.is_contiguous() && t.device().is_cpu() && t.scalar_type() == wire && !t.requires_grad()) {
+      return t.view({t.numel()});
+    }
+  }
   auto flat = torch::empty({bucket.numel}, torch::TensorOptions().dtype(wire).device(torch::kCPU));
   int64_t off = 0;
   for (size_t i : bucket.members) {
@@ -53,6 +62,7 @@ torch::Tensor PackBucket(const std::vector<torch::Tensor>& tensors, const Bucket
 
 void UnpackBucket(const torch::Tensor& flat, std::vector<torch::Tensor>& tensors, const Bucket& bucket) {
   torch::NoGradGuard no_grad;
+  if (bucket.members.size() == 1 && tensors[bucket.members[0]].is_alias_of(flat)) return;  // reduced in place
   int64_t off = 0;
   for (size_t i : bucket.members) {
     auto& t = tensors[i];
