@@ -31,7 +31,12 @@ struct Generator::Sequence {
 };
 
 Generator::Generator(StepModel& model, const model::Tokenizer& tokenizer, const GeneratorOptions& options)
-    : model_(model), tokenizer_(tokenizer), options_(options), slots_(static_cast<size_t>(model.num_slots())) {}
+    : model_(model),
+      tokenizer_(tokenizer),
+      options_(options),
+      slots_(static_cast<size_t>(model.num_slots())),
+      padding_(static_cast<size_t>(model.num_slots())),
+      parked_(static_cast<size_t>(model.num_slots())) {}
 
 Generator::~Generator() = default;
 
@@ -49,49 +54,107 @@ GenerationResult Rejected(const GenerationRequest& r, std::string why) {
 
 }  // namespace
 
+std::string Generator::Invalid(const GenerationRequest& r) const {
+  const int64_t n = static_cast<int64_t>(r.prompt.size());
+  if (Status s = r.sampling.Validate(); !s.ok()) return "invalid sampling parameters: " + s.message();
+  if (n == 0) return "empty prompt";
+  if (n >= model_.max_seq_len()) {
+    return "prompt of " + std::to_string(n) + " tokens leaves no room in a slot of " +
+           std::to_string(model_.max_seq_len());
+  }
+  if (r.max_new_tokens <= 0) return "max_new_tokens must be > 0, got " + std::to_string(r.max_new_tokens);
+  auto bad = std::find_if(r.prompt.begin(), r.prompt.end(),
+                          [&](TokenId t) { return t < 0 || t >= model_.vocab_size(); });
+  if (bad != r.prompt.end()) {
+    return "prompt token id " + std::to_string(*bad) + " outside the vocabulary of " +
+           std::to_string(model_.vocab_size());
+  }
+  return "";
+}
+
+void Generator::Place(size_t slot, GenerationRequest r) {
+  auto seq = std::make_unique<Sequence>(std::move(r));
+  const std::vector<TokenId>& prompt = seq->request.prompt;
+  const auto s = static_cast<int64_t>(slot);
+  size_t reuse = 0;
+  if (parked_[slot]) {
+    const Parked& p = *parked_[slot];
+    const bool same = seq->request.session != 0 && p.session == seq->request.session;
+    if (same && p.cached.size() < prompt.size() && model_.SlotLength(s) == static_cast<int64_t>(p.cached.size()) &&
+        std::equal(p.cached.begin(), p.cached.end(), prompt.begin())) {
+      reuse = p.cached.size();
+    } else if (same) {
+      ++stats_.prefix_misses;
+    }
+    parked_[slot].reset();
+  }
+  if (reuse == 0) model_.ResetSlot(s);
+  model_.BeginGeneration(s);
+  seq->feed.assign(prompt.begin() + static_cast<std::ptrdiff_t>(reuse), prompt.end());
+  seq->result.id = seq->request.id;
+  seq->result.reused_prompt_tokens = static_cast<int64_t>(reuse);
+  stats_.reused_prompt_tokens += static_cast<int64_t>(reuse);
+  for (const auto& str : seq->request.stop_strings) seq->max_stop_len = std::max(seq->max_stop_len, str.size());
+  slots_[slot] = std::move(seq);
+  ++active_count_;
+}
+
 void Generator::Admit(std::vector<GenerationResult>* finished) {
   if (!options_.continuous && active_count_ > 0) return;
-  for (size_t slot = 0; slot < slots_.size() && !waiting_.empty(); ++slot) {
-    if (slots_[slot]) continue;
-    // Reject bad requests without using a slot; keep looking for admissible work.
-    while (!waiting_.empty()) {
-      GenerationRequest r = std::move(waiting_.front());
-      waiting_.pop_front();
-      const int64_t n = static_cast<int64_t>(r.prompt.size());
-      if (Status s = r.sampling.Validate(); !s.ok()) {
-        finished->push_back(Rejected(r, "invalid sampling parameters: " + s.message()));
-        continue;
-      }
-      if (n == 0) {
-        finished->push_back(Rejected(r, "empty prompt"));
-        continue;
-      }
-      if (n >= model_.max_seq_len()) {
-        finished->push_back(Rejected(r, "prompt of " + std::to_string(n) + " tokens leaves no room in a slot of " +
-                                            std::to_string(model_.max_seq_len())));
-        continue;
-      }
-      if (r.max_new_tokens <= 0) {
-        finished->push_back(Rejected(r, "max_new_tokens must be > 0, got " + std::to_string(r.max_new_tokens)));
-        continue;
-      }
-      auto bad = std::find_if(r.prompt.begin(), r.prompt.end(),
-                              [&](TokenId t) { return t < 0 || t >= model_.vocab_size(); });
-      if (bad != r.prompt.end()) {
-        finished->push_back(Rejected(r, "prompt token id " + std::to_string(*bad) + " outside the vocabulary of " +
-                                            std::to_string(model_.vocab_size())));
-        continue;
-      }
-      auto seq = std::make_unique<Sequence>(std::move(r));
-      seq->feed = seq->request.prompt;
-      seq->result.id = seq->request.id;
-      for (const auto& s : seq->request.stop_strings) seq->max_stop_len = std::max(seq->max_stop_len, s.size());
-      model_.ResetSlot(static_cast<int64_t>(slot));
-      slots_[slot] = std::move(seq);
-      ++active_count_;
+  std::fill(padding_.begin(), padding_.end(), std::nullopt);  // the previous static batch is over
+  // 1. A session's request goes to its parked slot, ahead of the FIFO order.
+  for (size_t slot = 0; slot < slots_.size(); ++slot) {
+    if (!parked_[slot]) continue;
+    auto it = std::find_if(waiting_.begin(), waiting_.end(),
+                           [&](const GenerationRequest& r) { return r.session == parked_[slot]->session; });
+    if (it == waiting_.end()) continue;
+    GenerationRequest r = std::move(*it);
+    waiting_.erase(it);
+    if (std::string why = Invalid(r); !why.empty()) {
+      finished->push_back(Rejected(r, std::move(why)));
+      continue;  // the slot stays parked; EndSession frees it
+    }
+    Place(slot, std::move(r));
+  }
+  // 2. FIFO into free slots; parked slots are taken (evicted) only when no free one is left.
+  auto next_free = [&]() -> std::optional<size_t> {
+    std::optional<size_t> oldest;
+    for (size_t slot = 0; slot < slots_.size(); ++slot) {
+      if (slots_[slot]) continue;
+      if (!parked_[slot]) return slot;
+      if (!oldest || parked_[slot]->since_step < parked_[*oldest]->since_step) oldest = slot;
+    }
+    return oldest;
+  };
+  while (!waiting_.empty()) {
+    GenerationRequest r = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (std::string why = Invalid(r); !why.empty()) {
+      finished->push_back(Rejected(r, std::move(why)));
+      continue;
+    }
+    auto slot = next_free();
+    if (!slot) {
+      waiting_.push_front(std::move(r));
       break;
     }
+    if (parked_[*slot] && parked_[*slot]->session != r.session) ++stats_.evictions;
+    Place(*slot, std::move(r));
   }
+}
+
+void Generator::EndSession(uint64_t session) {
+  if (session == 0) return;
+  for (size_t slot = 0; slot < parked_.size(); ++slot) {
+    if (parked_[slot] && parked_[slot]->session == session) {
+      parked_[slot].reset();
+      model_.ResetSlot(static_cast<int64_t>(slot));
+    }
+  }
+}
+
+int64_t Generator::parked() const {
+  return std::count_if(parked_.begin(), parked_.end(), [](const auto& p) { return p.has_value(); });
 }
 
 GenerationResult Generator::Finish(size_t slot, GenFinish reason) {
@@ -158,13 +221,23 @@ std::vector<GenerationResult> Generator::Step() {
   Admit(&finished);
   if (active_count_ == 0) return finished;
 
+  // Rows in slot order (so a full batch is the cache's slot prefix). Static fixed shape:
+  // finished sequences' rows ride along until the batch is done; their outputs are not read.
   std::vector<StepRow> rows;
-  std::vector<size_t> row_slot;
+  std::vector<size_t> row_slot;      // real rows: their slot
+  std::vector<int64_t> real_index;   // real rows: their index in `rows`
   std::vector<model::SamplingParams> params;
   std::vector<model::RequestRng*> rngs;
   for (size_t slot = 0; slot < slots_.size(); ++slot) {
     Sequence* seq = slots_[slot].get();
-    if (seq == nullptr) continue;
+    if (seq == nullptr) {
+      if (padding_[slot] && model_.SlotLength(static_cast<int64_t>(slot)) + 1 <= model_.max_seq_len()) {
+        rows.push_back(StepRow{static_cast<int64_t>(slot), std::span<const TokenId>(&*padding_[slot], 1)});
+        ++stats_.padding_rows;
+      }
+      continue;
+    }
+    real_index.push_back(static_cast<int64_t>(rows.size()));
     rows.push_back(StepRow{static_cast<int64_t>(slot), seq->feed});
     row_slot.push_back(slot);
     params.push_back(seq->request.sampling);
@@ -172,7 +245,7 @@ std::vector<GenerationResult> Generator::Step() {
     stats_.prompt_tokens += seq->result.tokens.empty() ? static_cast<int64_t>(seq->feed.size()) : 0;
   }
   ++stats_.steps;
-  stats_.slot_steps += static_cast<int64_t>(rows.size());
+  stats_.slot_steps += static_cast<int64_t>(row_slot.size());
 
   auto fail_all = [&](const std::string& why) {
     for (size_t slot : row_slot) {
@@ -186,7 +259,11 @@ std::vector<GenerationResult> Generator::Step() {
   if (!logits.ok()) return fail_all("model step failed: " + logits.status().message());
   model::SampleResult sample;
   try {
-    sample = model::SampleTokens(*logits, params, rngs);
+    torch::Tensor real = *logits;
+    if (rows.size() != row_slot.size()) {
+      real = real.index_select(0, torch::tensor(real_index, torch::kInt64).to(real.device()));
+    }
+    sample = model::SampleTokens(real, params, rngs);
   } catch (const c10::Error& e) {
     return fail_all(std::string("sampling failed: ") + e.what_without_backtrace());
   }
@@ -203,7 +280,20 @@ std::vector<GenerationResult> Generator::Step() {
       seq.result.finish = GenFinish::kLength;  // the slot cannot take the sampled token
       done = true;
     }
-    if (done) finished.push_back(Finish(slot, seq.result.finish));
+    if (done) {
+      if (!options_.continuous && options_.static_fixed_shape) padding_[slot] = seq.result.tokens.back();
+      if (options_.continuous && options_.reuse_prefix && seq.request.session != 0 &&
+          seq.result.finish != GenFinish::kError) {
+        // The slot holds the prompt and every generated token but the last (never fed).
+        Parked p;
+        p.session = seq.request.session;
+        p.cached = seq.request.prompt;
+        p.cached.insert(p.cached.end(), seq.result.tokens.begin(), seq.result.tokens.end() - 1);
+        p.since_step = stats_.steps;
+        parked_[slot] = std::move(p);
+      }
+      finished.push_back(Finish(slot, seq.result.finish));
+    }
   }
   return finished;
 }

@@ -59,6 +59,7 @@ void RolloutEngine::Continue(uint64_t id, const std::optional<TurnSpec>& spec) {
   for (int32_t t : req.sampling.stop_token_ids) g.stop_token_ids.push_back(t);
   g.stop_strings = req.sampling.stop_strings;
   for (const auto& s : spec->stop_strings) g.stop_strings.push_back(s);
+  if (reuse_kv) g.session = id;
   generator_.Submit(std::move(g));
 }
 
@@ -66,6 +67,7 @@ void RolloutEngine::Complete(uint64_t id) {
   auto it = episodes_.find(id);
   Running run = std::move(it->second);
   episodes_.erase(it);
+  generator_.EndSession(id);
   EpisodeResult out;
   const proto::GenerateRequest& req = run.episode->request();
   out.trajectory = std::move(run.episode->builder().trajectory());

@@ -24,6 +24,8 @@ int64_t ScriptedStepModel::SlotLength(int64_t slot) const {
 
 void ScriptedStepModel::ResetSlot(int64_t slot) { slots_.at(static_cast<size_t>(slot)) = Slot{}; }
 
+void ScriptedStepModel::BeginGeneration(int64_t slot) { slots_.at(static_cast<size_t>(slot)).new_generation = true; }
+
 StatusOr<torch::Tensor> ScriptedStepModel::Forward(const std::vector<StepRow>& rows) {
   SCORCH_RETURN_IF_ERROR(ValidateRows(*this, rows));
   ++forward_calls_;
@@ -33,7 +35,8 @@ StatusOr<torch::Tensor> ScriptedStepModel::Forward(const std::vector<StepRow>& r
   auto acc = logits.accessor<float, 2>();
   for (size_t i = 0; i < rows.size(); ++i) {
     Slot& s = slots_[static_cast<size_t>(rows[i].slot)];
-    const bool fresh = s.history.empty();
+    const bool fresh = s.history.empty() || s.new_generation;
+    s.new_generation = false;
     s.history.insert(s.history.end(), rows[i].tokens.begin(), rows[i].tokens.end());
     if (fresh) {
       s.prompt_len = s.history.size();

@@ -4,8 +4,11 @@
 // queue at once, so trajectories of one, two or three turns share the batch and a freed slot
 // is refilled at the next step.
 //
-// Each generation re-feeds the trajectory's full token history as its prompt (no prefix
-// reuse across turns yet: a turn's prefill recomputes the earlier turns' keys).
+// Each generation's prompt is the trajectory's full token history. With reuse_kv (default)
+// the trajectory is a generator session (generator.h): its slot keeps the KV cache between
+// turns, so a turn prefills only the tokens added since the last generation (the fixed
+// instruction text) instead of recomputing the whole history; the tokens are the same either
+// way. The session ends (slot freed) when the trajectory completes.
 // A generation is clamped to the room left in a slot; a trajectory whose history no longer
 // fits ends with EpisodeStats::context_full.
 //
@@ -52,6 +55,7 @@ class RolloutEngine {
   int64_t in_flight() const { return static_cast<int64_t>(episodes_.size()); }
 
   std::string default_protocol = "single_turn";
+  bool reuse_kv = true;  // keep a trajectory's KV cache between its turns (see above)
 
  private:
   struct Running {

@@ -1,8 +1,10 @@
 // ScriptedStepModel: a fake StepModel whose next tokens are predetermined, for tests and
 // benches of the generator and the turn protocols without a neural network.
 //
-// A slot's first Forward after ResetSlot is its prompt. The script maps that prompt to a
-// planned continuation; the k-th token generated in the slot then has logits 0 at plan[k] and
+// A slot's first Forward after ResetSlot or BeginGeneration ends its prompt: the prompt is the
+// slot's whole token history at that point (so a generation that continues a kept slot sees
+// the same prompt as one prefilled from scratch). The script maps that prompt to a planned
+// continuation; the k-th token generated in the slot then has logits 0 at plan[k] and
 // -1e4 everywhere else, so it is sampled with probability 1 whatever the temperature or
 // filters and its log-probability is 0. Past the end of the plan (or when the script returns
 // no plan) the logits are `fallback`: a fixed token (e.g. end of sequence), or pseudo-random
@@ -40,6 +42,7 @@ class ScriptedStepModel final : public StepModel {
   int64_t vocab_size() const override { return options_.vocab_size; }
   int64_t SlotLength(int64_t slot) const override;
   void ResetSlot(int64_t slot) override;
+  void BeginGeneration(int64_t slot) override;
   StatusOr<torch::Tensor> Forward(const std::vector<StepRow>& rows) override;
 
   // Rows and tokens seen over all Forward calls (for batching assertions).
@@ -53,6 +56,7 @@ class ScriptedStepModel final : public StepModel {
     std::vector<TokenId> history;
     size_t prompt_len = 0;
     std::vector<TokenId> plan;
+    bool new_generation = true;  // the next Forward ends a prompt
   };
 
   Options options_;

@@ -7,7 +7,10 @@
 // most `max_seq_len()` tokens. A Forward call names, per row, a slot and the tokens to append
 // to it (a whole prompt for a fresh slot, one sampled token for a decoding one); rows in one
 // call may carry different token counts, so a prefill and many decode steps share a call.
-// ResetSlot empties a slot for the next request.
+// ResetSlot empties a slot for the next request. BeginGeneration marks the start of a new
+// generation in a slot — after ResetSlot, or on a slot that keeps its earlier tokens when the
+// generator reuses a session's prefix (generator.h); the real model ignores it, the scripted
+// fake uses it to know where a prompt ends.
 //
 // PolicyStepModel runs one ForwardIncremental over a right-padded batch when the rows have
 // similar lengths, and splits a call into a prefill forward and a single-token decode forward
@@ -54,6 +57,8 @@ class StepModel {
 
   // Empties `slot` (its next Forward starts a new sequence at position 0).
   virtual void ResetSlot(int64_t slot) = 0;
+  // The next Forward on `slot` ends the prompt of a new generation (see above).
+  virtual void BeginGeneration(int64_t slot) { (void)slot; }
 
   // Appends each row's tokens to its slot and returns float32 (rows, vocab) logits for the
   // next token of each row, on the model's device. REQUIRES: distinct slots.
