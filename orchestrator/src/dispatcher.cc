@@ -3,6 +3,7 @@
 #include "scorch/orchestrator/dispatcher.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "dispatcher_impl.h"
@@ -74,17 +75,18 @@ const std::string& Dispatcher::endpoint() const { return impl_->router->endpoint
 
 Status Dispatcher::WaitForPeers(int rollout_workers, int learners, Ms timeout) {
   Impl& d = *impl_;
+  d.owner = std::this_thread::get_id();
   const auto deadline = d.now() + timeout;
   while (true) {
     const int have_workers = d.CountLive(proto::Role::kRollout);
     const int have_learners = d.CountLive(proto::Role::kLearner);
     if (have_workers >= rollout_workers && have_learners >= learners) {
-      d.UpdateSnapshot(/*force=*/true);
+      d.UpdateSnapshot(/*force=*/false);
       return Status::Ok();
     }
     const auto t = d.now();
     if (t >= deadline) {
-      d.UpdateSnapshot(/*force=*/true);
+      d.UpdateSnapshot(/*force=*/false);
       return Status::DeadlineExceeded(
           "dispatcher: waited " + std::to_string(Seconds(timeout)) + " s for " +
           std::to_string(rollout_workers) + " rollout worker(s) and " + std::to_string(learners) +
@@ -99,6 +101,7 @@ Status Dispatcher::WaitForPeers(int rollout_workers, int learners, Ms timeout) {
 StatusOr<std::vector<proto::Trajectory>> Dispatcher::Generate(
     std::vector<proto::GenerateRequest> requests, GenerateStats* stats) {
   Impl& d = *impl_;
+  d.owner = std::this_thread::get_id();
   if (d.shutting_down) return Status::FailedPrecondition("Generate after Shutdown");
   const auto start = d.now();
   const LeaseStats lease_base = d.leases.stats();
@@ -170,7 +173,7 @@ StatusOr<std::vector<proto::Trajectory>> Dispatcher::Generate(
   }
   GenerateCall done = std::move(*d.gen);
   d.gen.reset();
-  d.UpdateSnapshot(/*force=*/true);
+  d.UpdateSnapshot(/*force=*/false);
   if (!result.ok()) {
     // Items not yet done stay queued or leased; results that arrive later are kept for a
     // call that asks for the same items (e.g. the job loop retrying the step).
@@ -189,6 +192,7 @@ StatusOr<std::vector<proto::Trajectory>> Dispatcher::Generate(
 
 StatusOr<LearnerReply> Dispatcher::Train(const proto::TrainBatch& batch) {
   Impl& d = *impl_;
+  d.owner = std::this_thread::get_id();
   if (d.shutting_down) return Status::FailedPrecondition("Train after Shutdown");
   const std::string what = "Train: TrainBatch step " + std::to_string(batch.step);
   auto bytes = proto::EncodeMessage(batch, d.options.socket.codec);
@@ -244,7 +248,7 @@ StatusOr<LearnerReply> Dispatcher::Train(const proto::TrainBatch& batch) {
   }
   TrainWait done = std::move(*d.train);
   d.train.reset();
-  d.UpdateSnapshot(/*force=*/true);
+  d.UpdateSnapshot(/*force=*/false);
   if (!result.ok()) return result;
   LearnerReply reply;
   reply.stats = std::move(*done.stats);
@@ -254,6 +258,7 @@ StatusOr<LearnerReply> Dispatcher::Train(const proto::TrainBatch& batch) {
 
 void Dispatcher::AnnounceWeights(const proto::WeightsAnnounce& announce) {
   Impl& d = *impl_;
+  d.owner = std::this_thread::get_id();
   auto bytes = proto::EncodeMessage(announce, d.options.socket.codec);
   if (!bytes.ok()) {
     SCORCH_LOG(ERROR) << "dispatcher: weights announcement not sent: " << bytes.status();
@@ -272,13 +277,14 @@ void Dispatcher::AnnounceWeights(const proto::WeightsAnnounce& announce) {
   }
   SCORCH_LOG(INFO) << "dispatcher: announced weights version " << announce.version << " to "
                    << delivered << " rollout worker(s)";
-  d.UpdateSnapshot(/*force=*/true);
+  d.UpdateSnapshot(/*force=*/false);
 }
 
 std::optional<proto::WeightsAnnounce> Dispatcher::latest_weights() const { return impl_->latest; }
 
 void Dispatcher::Shutdown(const std::string& reason, bool drain, Ms wait) {
   Impl& d = *impl_;
+  d.owner = std::this_thread::get_id();
   d.shutting_down = true;
   auto bytes = proto::EncodeMessage(proto::Shutdown{reason, drain}, d.options.socket.codec);
   if (bytes.ok()) {
@@ -314,6 +320,7 @@ void Dispatcher::Shutdown(const std::string& reason, bool drain, Ms wait) {
 
 void Dispatcher::ForgetStepsBefore(int64_t step) {
   Impl& d = *impl_;
+  d.owner = std::this_thread::get_id();
   d.leases.ForgetStepsBefore(step);
   auto drop = [step](auto& m) {
     for (auto it = m.begin(); it != m.end() && it->first.step < step;) it = m.erase(it);
@@ -345,6 +352,9 @@ std::vector<PeerInfo> Dispatcher::Peers() const {
 }
 
 nlohmann::json Dispatcher::StatusJson() const {
+  // The job-loop thread may read the live state; any other thread gets the latest snapshot
+  // (refreshed by the pump at most every 250 ms: building it is O(peers)).
+  if (impl_->owner.load() == std::this_thread::get_id()) return impl_->BuildStatus();
   std::lock_guard<std::mutex> lock(impl_->snapshot_mu);
   return impl_->snapshot;
 }

@@ -3,10 +3,12 @@
 // dispatcher_pump.cc holds the pump: receiving, one handler per message type, housekeeping
 // (lost workers, expired leases) and handing out leases.
 //
-// Thread-safety: everything here belongs to the job-loop thread, except `snapshot`, which is
-// guarded by `snapshot_mu` so StatusJson() can read it from any thread.
+// Thread-safety: everything here belongs to the job-loop thread (`owner`: the thread of the
+// latest call), except `snapshot`, which is guarded by `snapshot_mu` so StatusJson() can read
+// it from any other thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -15,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -124,6 +127,7 @@ struct Dispatcher::Impl {
   DispatchCounters counters;
   uint64_t unexpected_logged = 0;
 
+  std::atomic<std::thread::id> owner{std::this_thread::get_id()};  // the job-loop thread
   mutable std::mutex snapshot_mu;
   nlohmann::json snapshot;  // guarded by snapshot_mu
   transport::SteadyTime next_snapshot{};

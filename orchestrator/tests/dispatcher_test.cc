@@ -323,6 +323,14 @@ TEST(DispatcherTest, CreditIsRespected) {
   EXPECT_GT(a.received(), 0);
   EXPECT_GT(b.received(), 0);
   EXPECT_EQ(a.received() + b.received(), 40);
+  // The job-loop thread reads the live state; another thread (e.g. the /status server) gets
+  // the pump's latest snapshot, never a torn read.
+  EXPECT_EQ(d->StatusJson()["workers"].size(), 2u);
+  std::thread([&] {
+    const auto snapshot = d->StatusJson();
+    ASSERT_TRUE(snapshot["workers"].is_array());
+    EXPECT_TRUE(snapshot["leases"].contains("completed"));
+  }).join();
   EXPECT_EQ(stats.requests, 40);
   EXPECT_EQ(stats.leases, 40);
   EXPECT_EQ(stats.duplicates, 0);

@@ -35,7 +35,9 @@
 //
 // Ownership: owns the Router; the context (default transport::SharedContext()) must outlive it.
 // Thread-safety: NOT thread-safe: one thread (the job loop) makes every call; StatusJson() is
-// the exception: it may be called from any thread (it reads a snapshot under a mutex).
+// the exception: it may be called from any thread. On the job-loop thread it reads the live
+// state; elsewhere it returns a snapshot (under a mutex) that the pump refreshes at most every
+// 250 ms, since building it is O(peers) and must not tax every call with 1000 workers.
 // Hellos: with `token` set, a Hello without the right token is answered with an Error and
 // logged; the peer gets nothing else. Only rollout and learner roles may join. A peer that
 // sends anything before its Hello is told "send Hello first". A rollout worker that says Hello
