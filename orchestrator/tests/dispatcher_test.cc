@@ -426,6 +426,49 @@ TEST(DispatcherTest, SilentWorkerIsLostItsItemsRedoneAndItsLateResultsDropped) {
   EXPECT_EQ(d->Peers().size(), 2u);
 }
 
+TEST(DispatcherTest, AWorkerThatRestartsUnderItsIdentityHasItsOldLeasesRequeued) {
+  zmq::context_t ctx(1);
+  auto d = MustBind(FastOptions("restart"), ctx);
+  auto first = std::make_unique<FakeWorker>(
+      ctx, d->endpoint(),
+      FakeWorkerConfig{.identity = "r", .capacity = 3,
+                       .policy = [](const proto::GenerateRequest&) { return Act::kHold; }});
+  ASSERT_TRUE(d->WaitForPeers(1, 0, 5s).ok());
+  std::vector<proto::GenerateRequest> requests;
+  for (int p = 0; p < 3; ++p) requests.push_back(Request(0, p, 0));
+  std::thread restart([&] {
+    // Once the first incarnation holds all three, it "crashes" and comes back.
+    ASSERT_TRUE(Eventually([&] { return first->received() == 3; }));
+    first->Stop();
+    auto second = std::make_unique<FakeWorker>(ctx, d->endpoint(),
+                                               FakeWorkerConfig{.identity = "r", .capacity = 3});
+    ASSERT_TRUE(Eventually([&] { return second->answered() == 3; }));
+  });
+  GenerateStats stats;
+  auto out = d->Generate(requests, &stats);
+  restart.join();
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectMatches(requests, *out);
+  EXPECT_EQ(stats.leases, 6);
+  EXPECT_EQ(d->Peers().size(), 1u);
+}
+
+TEST(DispatcherTest, AWorkerThatCannotBeReachedIsDeclaredLost) {
+  zmq::context_t ctx(1);
+  auto d = MustBind(FastOptions("unreachable"), ctx);
+  FakeWorker stays(ctx, d->endpoint(), {.identity = "stays"});
+  auto leaves = std::make_unique<FakeWorker>(ctx, d->endpoint(), FakeWorkerConfig{.identity = "leaves"});
+  ASSERT_TRUE(d->WaitForPeers(2, 0, 5s).ok());
+  leaves->Stop();  // its socket closes; nothing tells the dispatcher but the failed send
+  int64_t version = 1;
+  ASSERT_TRUE(Eventually([&] {
+    d->AnnounceWeights({version++, proto::WeightsTransport::kFile, "/tmp/w", 1, ""});
+    return d->Peers().size() == 1u;
+  }));
+  EXPECT_EQ(d->Peers()[0].id, "stays");
+  EXPECT_EQ(d->StatusJson()["peer_faults"]["workers_lost"], 1);
+}
+
 TEST(DispatcherTest, ExpiredLeaseIsRequeuedAndTheLateOriginalDropped) {
   zmq::context_t ctx(1);
   OffsetClock clock;
