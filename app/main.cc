@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   scorch::app::RegisterGradeCommand(app);
   scorch::app::RegisterRewardCommands(app);
   scorch::app::RegisterGenerateCommand(app);
+  scorch::app::RegisterInspectCommand(app);
+  scorch::app::RegisterStatusCommand(app);
   scorch::app::RegisterPendingCommands(app);
   try {
     app.parse(argc, argv);

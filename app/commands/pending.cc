@@ -26,8 +26,6 @@ void RegisterPendingCommands(CLI::App& app) {
   AddPending(app, "rollout", "Run a rollout worker connected to an orchestrator", "issue 5");
   AddPending(app, "learner", "Run a learner rank", "issue 6");
   AddPending(app, "submit", "Print and launch the mpirun command for a job", "issue 8");
-  AddPending(app, "inspect", "Summarise a run directory (terminal, JSON, HTML)", "issue 9");
-  AddPending(app, "status", "Show a running job's live status", "issue 9");
 }
 
 }  // namespace scorch::app
