@@ -22,6 +22,7 @@ void RegisterTokenizeCommand(CLI::App& app);  // tokenize
 void RegisterGradeCommand(CLI::App& app);     // grade
 void RegisterRewardCommands(CLI::App& app);   // reward serve
 void RegisterGenerateCommand(CLI::App& app);  // generate
+void RegisterRolloutCommand(CLI::App& app);   // rollout
 void RegisterInspectCommand(CLI::App& app);   // inspect
 void RegisterStatusCommand(CLI::App& app);    // status
 void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   scorch::app::RegisterGradeCommand(app);
   scorch::app::RegisterRewardCommands(app);
   scorch::app::RegisterGenerateCommand(app);
+  scorch::app::RegisterRolloutCommand(app);
   scorch::app::RegisterInspectCommand(app);
   scorch::app::RegisterStatusCommand(app);
   scorch::app::RegisterPendingCommands(app);

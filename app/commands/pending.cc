@@ -23,7 +23,6 @@ void RegisterPendingCommands(CLI::App& app) {
   AddPending(app, "run", "Run a job (all roles embedded, or this rank's role under mpirun)",
              "issue 7, orchestrator");
   AddPending(app, "orchestrator", "Run the orchestrator role", "issue 7/8");
-  AddPending(app, "rollout", "Run a rollout worker connected to an orchestrator", "issue 5");
   AddPending(app, "learner", "Run a learner rank", "issue 6");
   AddPending(app, "submit", "Print and launch the mpirun command for a job", "issue 8");
 }

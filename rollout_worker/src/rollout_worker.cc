@@ -40,6 +40,7 @@ Status RolloutWorker::Run() {
   hello.policy_version = version_;
   hello.pid = static_cast<int64_t>(getpid());
   hello.host = HostName();
+  hello.token = config_.token;
   SCORCH_RETURN_IF_ERROR(dealer->Send(hello));
 
   std::deque<proto::GenerateRequest> held;         // accepted, not yet started

@@ -47,6 +47,7 @@ struct RolloutWorkerConfig {
   int64_t initial_policy_version = 0;                    // version of the weights loaded at start
   std::chrono::milliseconds heartbeat_interval{1000};    // between heartbeats
   std::chrono::milliseconds idle_poll{50};               // receive wait when no work is in flight
+  std::optional<std::string> token;                      // shared secret sent in Hello, if any
 };
 
 // Loads and installs the announced weights. Called only while no sequence is in flight.

@@ -1,0 +1,85 @@
+// `scorch rollout --connect ENDPOINT --config JOB.yaml [--model DIR] [--capacity N] [--rank R]
+//                 [--token T] [--policy-version V] [--identity ID] [--threads N] [--set k=v]...`
+//   Runs one rollout worker process against an orchestrator's ROUTER (rollout/worker_process.h):
+//   builds the policy and tokenizer from the job yaml's model section (--model overrides
+//   model.path), connects as a DEALER, says Hello, serves GenerateRequests with continuous
+//   batching, applies announced weights between sequences, and exits when the orchestrator
+//   sends Shutdown. Exit status 0 after Shutdown; 1 with a message naming the problem (config,
+//   model, socket, weights) otherwise.
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "scorch/rollout/worker_process.h"
+
+namespace scorch::app {
+namespace {
+
+struct RolloutArgs {
+  rollout::WorkerProcessOptions options;
+  std::string token;
+  int threads = -1;
+};
+
+void RunRollout(RolloutArgs& a) {
+  if (!a.token.empty()) a.options.token = a.token;
+  if (a.threads >= 0) a.options.threads = a.threads;
+  Status s = rollout::RunWorkerProcess(a.options);
+  if (!s.ok()) {
+    std::fprintf(stderr, "scorch rollout: %s\n", s.ToString().c_str());
+    throw CommandExit{1};
+  }
+}
+
+constexpr const char* kFooter = R"(What it does:
+  Starts ONE rollout worker. It loads the policy named by the job yaml's model section
+  (model.path, or model.init_config initialised with job.seed, exactly like the learner's
+  starting point; --model DIR replaces model.path), the tokenizer (model.tokenizer), and the
+  rollout section (slots, max_seq_len, max_turns) and prompts section. Then it connects to the
+  orchestrator's ROUTER at --connect as a DEALER with routing id rollout-<rank>, says Hello
+  (role, rank, capacity, policy version, token), and serves GenerateRequests with continuous
+  batching until the orchestrator sends Shutdown (drain: finishes accepted work first).
+
+Weights:
+  A WeightsAnnounce is applied only when no trajectory is in
+  flight: requests that arrive after it wait, the in-flight ones finish on the old version,
+  then the new weights are loaded and checked (size, sha256). Across processes the learner
+  must publish with the `file` transport (learner.weights_transport: file) on a file system
+  this host sees; `shared` only works inside one process. Every trajectory is stamped
+  with the version that generated all of its tokens. Weights that fail to load end the
+  process with status 1: a worker never serves on weights it could not load.
+
+Examples:
+  scorch rollout --connect tcp://10.0.0.5:5555 --config configs/quickstart.yaml
+  scorch rollout --connect tcp://10.0.0.5:5555 --config job.yaml --model /models/qwen-0.5b \
+      --rank 3 --capacity 16 --token "$SCORCH_TOKEN" --set rollout.slots=16
+)";
+
+}  // namespace
+
+void RegisterRolloutCommand(CLI::App& app) {
+  auto args = std::make_shared<RolloutArgs>();
+  auto* cmd = app.add_subcommand("rollout", "Run a rollout worker connected to an orchestrator");
+  auto& o = args->options;
+  cmd->add_option("--connect", o.endpoint, "Orchestrator ROUTER endpoint, e.g. tcp://HOST:PORT")->required();
+  cmd->add_option("--config", o.config_path, "Job yaml (model, rollout and prompts sections are used)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--model", o.model_dir, "Model directory; overrides model.path of the job yaml");
+  cmd->add_option("--capacity", o.capacity, "Work items accepted in flight (default: rollout.slots)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--rank", o.rank, "Rank within the rollout role; routing id rollout-<rank>")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--token", args->token, "Shared secret sent in Hello (elastic joins)");
+  cmd->add_option("--policy-version", o.policy_version, "Version of the weights loaded at start (default 0)");
+  cmd->add_option("--identity", o.identity, "DEALER routing id (default rollout-<rank>)");
+  cmd->add_option("--threads", args->threads, "LibTorch threads (default: job.threads; 0 = all CPUs)");
+  cmd->add_option("--set", o.overrides, "Override a job yaml key, e.g. --set rollout.slots=16 (repeatable)");
+  cmd->footer(kFooter);
+  cmd->callback([args] { RunRollout(*args); });
+}
+
+}  // namespace scorch::app
