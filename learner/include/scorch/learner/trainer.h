@@ -1,0 +1,95 @@
+// Trainer: turns a proto::TrainBatch into one optimizer step of the policy — the learner's
+// driver between the orchestrator's batches and the pure losses of losses.h.
+//
+// Per step:
+//   1. Masks: each sample's trained tokens are its trajectory's trainable_mask, or, when the
+//      sample names an SRR IFT set (mask_rule "srr_d1|d2|d3"), SrrSftMask over its segments.
+//   2. Advantages (GRPO): group-normalised over the samples of each prompt (prompt_id).
+//   3. Micro-batches of `micro_batch_rows` sequences, right-padded to their longest member,
+//      each loss computed with the WHOLE batch's normaliser (token count, or rows for
+//      sequence aggregation), so gradient accumulation equals one big batch. With a
+//      data-parallel Communicator the normaliser is summed over ranks first and gradients are
+//      SUM all-reduced before the optimizer step, so every rank takes the same step.
+//   4. The sampling policy's log-probs: a sample produced by the current version (on-policy)
+//      uses the detached current log-probs (ratio exactly 1, as recomputing them would give);
+//      an older one uses the log-probs the rollout worker recorded (exact at temperature 1).
+//   5. KL to the reference (the policy frozen at BeginStage) when kl_beta > 0: in the loss and
+//      reported as k1/k2/k3; entropy is always reported.
+// Objectives: sft and grpo. Other stage kinds are refused with Unimplemented naming them.
+//
+// Each stage starts with BeginStage: a fresh AdamW with the stage's schedule (warmup + cosine
+// over the stage's steps). Resume: BeginStage, then LoadCheckpoint.
+//
+// Ownership: shares the Policy handle (the caller may publish its weights between steps);
+// owns the optimizer and the reference copy. Thread-safety: not thread-safe; one learner
+// thread. Errors: InvalidArgument for a bad batch (empty trajectory, bad masks) — no step is
+// taken then; FailedPrecondition when the gradient is not finite (the step is skipped).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "scorch/common/proto/rollout_messages.h"
+#include "scorch/common/status.h"
+#include "scorch/learner/communicator.h"
+#include "scorch/learner/losses.h"
+#include "scorch/learner/optimizer.h"
+#include "scorch/model/policy.h"
+
+namespace scorch::learner {
+
+enum class Objective { kSft, kGrpo };
+
+struct StageTraining {
+  std::string stage;                 // stage name (checkpoints, logs)
+  Objective objective = Objective::kSft;
+  OptimizerConfig optimizer;         // lr, schedule (total_steps = the stage's steps), clipping
+  int64_t micro_batch_rows = 16;
+  double kl_beta = 0.0;              // > 0: KL to the frozen reference in the loss
+  KlEstimator kl_estimator = KlEstimator::kK3;
+  GrpoOptions grpo;                  // clip range, aggregation (beta is set from kl_beta)
+  GroupAdvantageOptions advantages;
+};
+
+class Trainer {
+ public:
+  // `communicator` may be null (one process); it must outlive the Trainer.
+  Trainer(model::Policy policy, Communicator* communicator = nullptr);
+
+  // Starts `config.stage`: a fresh optimizer and, if kl_beta > 0, a frozen reference copy.
+  Status BeginStage(const StageTraining& config);
+
+  // One optimizer step on `batch` (see the file comment). Returns the step's metrics:
+  // loss, lr, grad_norm, entropy, kl/k1..k3, clip_fraction, tokens, ... (names as in
+  // metrics.jsonl). An empty batch takes no step and returns no metrics.
+  StatusOr<std::map<std::string, double>> Step(const proto::TrainBatch& batch);
+
+  // Optimizer steps taken in the current stage, and the policy version (every step of
+  // every stage, plus the version the trainer was started at).
+  int64_t stage_step() const;
+  int64_t version() const { return version_; }
+  void set_version(int64_t v) { version_ = v; }
+
+  model::Policy& policy() { return policy_; }
+  Optimizer* optimizer() { return optimizer_.get(); }
+  const StageTraining& stage() const { return stage_; }
+
+ private:
+  struct Row;
+  StatusOr<std::vector<Row>> PrepareRows(const proto::TrainBatch& batch) const;
+
+  model::Policy policy_;
+  Communicator* communicator_;
+  StageTraining stage_;
+  std::unique_ptr<Optimizer> optimizer_;
+  model::Policy reference_{nullptr};
+  int64_t version_ = 0;
+};
+
+}  // namespace scorch::learner

@@ -1,0 +1,223 @@
+// Trainer: TrainBatch -> masks, advantages, micro-batched losses, one optimizer step.
+#include "scorch/learner/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <utility>
+
+#include "scorch/learner/segment_masks.h"
+
+namespace scorch::learner {
+
+struct Trainer::Row {
+  std::vector<int64_t> tokens;
+  std::vector<float> mask;
+  std::vector<float> sampler_logp;  // empty: on-policy (use the detached current log-probs)
+  double reward = 0.0;
+  double advantage = 0.0;
+  int64_t prompt_id = 0;
+};
+
+namespace {
+
+StatusOr<SrrSet> SrrSetOf(const std::string& rule) {
+  if (rule == "srr_d1") return SrrSet::kD1;
+  if (rule == "srr_d2") return SrrSet::kD2;
+  if (rule == "srr_d3") return SrrSet::kD3;
+  return Status::InvalidArgument("unknown mask_rule '" + rule + "'");
+}
+
+}  // namespace
+
+Trainer::Trainer(model::Policy policy, Communicator* communicator)
+    : policy_(std::move(policy)), communicator_(communicator) {}
+
+int64_t Trainer::stage_step() const { return optimizer_ ? optimizer_->step() : 0; }
+
+Status Trainer::BeginStage(const StageTraining& config) {
+  SCORCH_RETURN_IF_ERROR(config.optimizer.Validate());
+  if (config.micro_batch_rows < 1) return Status::InvalidArgument("micro_batch_rows must be >= 1");
+  stage_ = config;
+  std::vector<torch::Tensor> params;
+  for (auto& p : policy_->parameters()) params.push_back(p);
+  SCORCH_ASSIGN_OR_RETURN(optimizer_, Optimizer::Create(std::move(params), config.optimizer));
+  reference_ = model::Policy(nullptr);
+  if (config.kl_beta > 0.0) {
+    reference_ = model::Policy(policy_->config());
+    torch::NoGradGuard no_grad;
+    auto src = policy_->named_parameters();
+    for (auto& item : reference_->named_parameters()) {
+      item.value().copy_(src[item.key()]);
+      item.value().set_requires_grad(false);
+    }
+    reference_->eval();
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<Trainer::Row>> Trainer::PrepareRows(const proto::TrainBatch& batch) const {
+  std::vector<Row> rows;
+  rows.reserve(batch.samples.size());
+  const int64_t max_len = policy_->config().max_position_embeddings;
+  for (size_t i = 0; i < batch.samples.size(); ++i) {
+    const proto::TrainSample& s = batch.samples[i];
+    const proto::Trajectory& t = s.trajectory;
+    const std::string where = "TrainBatch.samples[" + std::to_string(i) + "]";
+    const auto n = static_cast<int64_t>(t.token_ids.size());
+    if (n < 2) return Status::InvalidArgument(where + ": a trajectory needs at least 2 tokens");
+    if (n > max_len) {
+      return Status::InvalidArgument(where + ": " + std::to_string(n) + " tokens exceed the model's " +
+                                     std::to_string(max_len) + " positions");
+    }
+    Row row;
+    row.tokens.assign(t.token_ids.begin(), t.token_ids.end());
+    if (s.mask_rule.empty()) {
+      if (t.trainable_mask.size() != t.token_ids.size()) {
+        return Status::InvalidArgument(where + ": trainable_mask has " + std::to_string(t.trainable_mask.size()) +
+                                       " entries for " + std::to_string(n) + " tokens");
+      }
+      row.mask.assign(t.trainable_mask.begin(), t.trainable_mask.end());
+    } else {
+      SCORCH_ASSIGN_OR_RETURN(SrrSet set, SrrSetOf(s.mask_rule));
+      auto mask = SrrSftMask(t.segments, n, set);
+      if (!mask.ok()) return Status::InvalidArgument(where + ": " + mask.status().message());
+      auto m = mask->contiguous();
+      row.mask.assign(m.data_ptr<float>(), m.data_ptr<float>() + n);
+    }
+    row.mask[0] = 0.0f;  // nothing predicts the first token
+    if (t.policy_version != version_ && t.logprobs.size() == t.token_ids.size()) {
+      row.sampler_logp.assign(t.logprobs.begin(), t.logprobs.end());
+    }
+    row.reward = s.reward;
+    row.prompt_id = t.prompt_id;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& batch) {
+  if (!optimizer_) return Status::FailedPrecondition("Trainer::Step before BeginStage");
+  std::map<std::string, double> metrics;
+  if (batch.samples.empty()) return metrics;
+  SCORCH_ASSIGN_OR_RETURN(std::vector<Row> rows, PrepareRows(batch));
+  const torch::Device device = policy_->parameters().front().device();
+
+  if (stage_.objective == Objective::kGrpo) {
+    std::vector<double> rewards;
+    std::vector<int64_t> groups;
+    for (const Row& r : rows) {
+      rewards.push_back(r.reward);
+      groups.push_back(r.prompt_id);
+    }
+    auto reward_tensor = torch::tensor(rewards, torch::kFloat64).to(torch::kFloat32);
+    SCORCH_ASSIGN_OR_RETURN(torch::Tensor adv, GroupNormalizedAdvantages(reward_tensor, groups, stage_.advantages));
+    auto a = adv.contiguous();
+    for (size_t i = 0; i < rows.size(); ++i) rows[i].advantage = a.data_ptr<float>()[i];
+  }
+
+  // Whole-batch normaliser (summed over data-parallel ranks).
+  double tokens = 0.0;
+  for (const Row& r : rows) tokens += std::accumulate(r.mask.begin(), r.mask.end(), 0.0);
+  double normalizer = stage_.objective == Objective::kGrpo && stage_.grpo.aggregation == Aggregation::kSequenceMean
+                          ? static_cast<double>(rows.size())
+                          : tokens;
+  if (communicator_ != nullptr && communicator_->size() > 1) {
+    std::vector<torch::Tensor> t = {torch::tensor({normalizer}, torch::kFloat64)};
+    SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(t, ReduceOp::kSum));
+    normalizer = t[0].item<double>();
+  }
+  normalizer = std::max(normalizer, 1.0);
+
+  policy_->train();
+  const auto ranges = MicroBatchRanges(static_cast<int64_t>(rows.size()), stage_.micro_batch_rows);
+  auto micro_step = [&](int64_t m) -> StatusOr<LossResult> {
+    const auto [begin, end] = ranges[static_cast<size_t>(m)];
+    const int64_t B = end - begin;
+    int64_t T = 0;
+    for (int64_t i = begin; i < end; ++i) T = std::max<int64_t>(T, static_cast<int64_t>(rows[i].tokens.size()));
+    auto ids = torch::zeros({B, T}, torch::kInt64);
+    auto attention = torch::zeros({B, T}, torch::kInt64);
+    auto mask = torch::zeros({B, T}, torch::kFloat32);
+    auto sampler = torch::zeros({B, T}, torch::kFloat32);
+    auto on_policy = torch::ones({B, 1}, torch::kFloat32);
+    auto advantages = torch::zeros({B}, torch::kFloat32);
+    for (int64_t b = 0; b < B; ++b) {
+      const Row& r = rows[static_cast<size_t>(begin + b)];
+      const auto n = static_cast<int64_t>(r.tokens.size());
+      ids[b].narrow(0, 0, n).copy_(torch::tensor(r.tokens, torch::kInt64));
+      attention[b].narrow(0, 0, n).fill_(1);
+      mask[b].narrow(0, 0, n).copy_(torch::tensor(r.mask, torch::kFloat32));
+      if (!r.sampler_logp.empty()) {
+        sampler[b].narrow(0, 0, n).copy_(torch::tensor(r.sampler_logp, torch::kFloat32));
+        on_policy[b][0] = 0.0f;
+      }
+      advantages[b] = static_cast<float>(r.advantage);
+    }
+    ids = ids.to(device);
+    attention = attention.to(device);
+    mask = mask.to(device);
+    auto out = policy_->forward(ids, attention);
+    SCORCH_ASSIGN_OR_RETURN(torch::Tensor logp, TokenLogProbs(out.logits, ids));
+    torch::Tensor entropy;
+    {
+      torch::NoGradGuard no_grad;
+      auto e = TokenEntropy(out.logits.detach());
+      if (e.ok()) entropy = *e;
+    }
+    if (stage_.objective == Objective::kSft) {
+      SftOptions o;
+      o.normalizer = normalizer;
+      SCORCH_ASSIGN_OR_RETURN(LossResult result, SftLoss(logp, mask, o));
+      if (entropy.defined()) result.stats.entropy = MaskedMean(entropy, mask).item<double>();
+      return result;
+    }
+    PolicyBatch pb;
+    pb.logp = logp;
+    on_policy = on_policy.to(device);
+    pb.old_logp = (on_policy * logp.detach() + (1.0f - on_policy) * sampler.to(device)).detach();
+    pb.advantages = advantages.to(device);
+    pb.mask = mask;
+    pb.entropy = entropy;
+    if (reference_) {
+      torch::NoGradGuard no_grad;
+      auto ref_out = reference_->forward(ids, attention);
+      SCORCH_ASSIGN_OR_RETURN(pb.ref_logp, TokenLogProbs(ref_out.logits, ids));
+    }
+    GrpoOptions o = stage_.grpo;
+    o.beta = reference_ ? stage_.kl_beta : 0.0;
+    o.kl_estimator = stage_.kl_estimator;
+    o.normalizer = normalizer;
+    return GrpoLoss(pb, o);
+  };
+  SCORCH_ASSIGN_OR_RETURN(LossStats stats, AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step));
+
+  if (communicator_ != nullptr && communicator_->size() > 1) {
+    std::vector<torch::Tensor> grads;
+    for (auto& p : optimizer_->params()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(grads, ReduceOp::kSum));
+  }
+  auto stepped = optimizer_->Step();
+  if (!stepped.ok()) {
+    optimizer_->ZeroGrad();
+    return stepped.status();
+  }
+  const StepResult& step = *stepped;
+  ++version_;
+
+  for (const auto& [k, v] : stats.ToMap()) {
+    if (k.rfind("kl_k", 0) == 0) {
+      metrics["kl/" + k.substr(3)] = v;
+    } else {
+      metrics[k] = v;
+    }
+  }
+  metrics["lr"] = step.lr;
+  metrics["grad_norm"] = step.grad_norm;
+  return metrics;
+}
+
+}  // namespace scorch::learner
