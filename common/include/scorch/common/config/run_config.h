@@ -215,6 +215,8 @@ struct ClusterConfig {
   int rollout_workers = 1;  // rollout worker count (embedded: threads)
   int reward_workers = 1;   // reward service workers
   int learners = 1;         // data-parallel learner ranks
+  double heartbeat_timeout_s = 10.0;  // a worker silent this long is declared lost
+  double lease_timeout_s = 300.0;     // a work item not answered by then is re-queued
 
   template <class V>
   void VisitFields(V& v) {
@@ -223,6 +225,10 @@ struct ClusterConfig {
     v.Field("rollout_workers", &rollout_workers, "rollout workers", Range<int>{0, 100000});
     v.Field("reward_workers", &reward_workers, "reward service workers", Range<int>{1, 4096});
     v.Field("learners", &learners, "data-parallel learner ranks", Range<int>{1, 100000});
+    v.Field("heartbeat_timeout_s", &heartbeat_timeout_s, "a worker silent this long is declared lost (s)",
+            Range<double>{0.1, 86400.0});
+    v.Field("lease_timeout_s", &lease_timeout_s, "a work item not answered by then is re-queued (s)",
+            Range<double>{0.1, 86400.0});
   }
   Status Validate() const;
 };

@@ -1,0 +1,46 @@
+// SFT demonstrations: the trajectories a teacher who follows a turn protocol perfectly would
+// write for a problem with a worked solution, tokenised exactly as the rollout worker's
+// protocol lays out its own trajectories (rollout_worker/protocol.h), so what the warm-up SFT
+// teaches is what the policy will later be asked to continue. tests/ checks the two layouts
+// against each other token for token.
+//
+//   single_turn:  prompt(eval texts) · a¹ = solution<|im_end|>
+//   self_correct: prompt(srr texts) · a¹<|im_end|> · [self-eval instruction] · y¹
+//                 and, when a¹ is wrong (y¹ = "[VERIFY] wrong."): [correction instruction] ·
+//                 a² = solution<|im_end|> · [self-eval instruction] · y² = "[VERIFY] correct."
+// A wrong first attempt is the solution with its last step's result (and the boxed answer)
+// changed by a small amount: an arithmetic slip in the final step, which a verifier that
+// re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0);
+// attempts and verdicts are trainable (mask 1).
+//
+// Ownership: borrows the Tokenizer. Thread-safety: pure functions of their inputs.
+// Errors: InvalidArgument when the prompt has no solution, the solution has no
+// "\boxed{answer}" to corrupt, or the tokenizer cannot encode the text.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "scorch/common/proto/rollout_messages.h"
+#include "scorch/common/status.h"
+#include "scorch/model/prompt_texts.h"
+#include "scorch/model/tokenizer.h"
+#include "scorch/orchestrator/prompt.h"
+
+namespace scorch::orchestrator {
+
+struct DemoOptions {
+  std::string protocol = "self_correct";  // single_turn | self_correct
+  bool wrong_first_attempt = false;       // self_correct: a¹ wrong, then corrected
+  uint64_t seed = 0;                      // picks the slip's size
+};
+
+// The solution with its final result changed by a non-zero amount (seeded); InvalidArgument if
+// the solution does not end its last step with "= <answer>" and "\boxed{<answer>}".
+StatusOr<std::string> CorruptFinalStep(const std::string& solution, const std::string& answer, uint64_t seed);
+
+StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer, const model::PromptTexts& texts,
+                                               const Prompt& prompt, const DemoOptions& options);
+
+}  // namespace scorch::orchestrator

@@ -1,0 +1,158 @@
+// SFT demonstrations in the turn protocols' exact token layout; see sft_demos.h.
+#include "scorch/orchestrator/sft_demos.h"
+
+#include <array>
+#include <utility>
+#include <vector>
+
+#include "scorch/model/chat_template.h"
+
+namespace scorch::orchestrator {
+namespace {
+
+using proto::ChatRole;
+using proto::SegmentKind;
+
+uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Appends token runs with their segments, keeping the trajectory's invariants.
+class DemoWriter {
+ public:
+  DemoWriter(const model::Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+
+  void Tokens(const std::vector<model::TokenId>& ids, ChatRole role, SegmentKind kind, int32_t turn, bool trainable) {
+    if (ids.empty()) return;
+    auto& t = traj_.token_ids;
+    const auto begin = static_cast<int32_t>(t.size());
+    t.insert(t.end(), ids.begin(), ids.end());
+    traj_.logprobs.insert(traj_.logprobs.end(), ids.size(), 0.0f);
+    traj_.trainable_mask.insert(traj_.trainable_mask.end(), ids.size(), trainable ? 1 : 0);
+    proto::Segment s;
+    s.role = role;
+    s.kind = kind;
+    s.turn = turn;
+    s.begin = begin;
+    s.end = static_cast<int32_t>(t.size());
+    auto text = tokenizer_.Decode(ids);
+    s.text = text.ok() ? *text : "";
+    traj_.segments.push_back(std::move(s));
+  }
+
+  Status Text(const std::string& text, ChatRole role, SegmentKind kind, int32_t turn, bool trainable) {
+    SCORCH_ASSIGN_OR_RETURN(auto ids, tokenizer_.Encode(text));
+    Tokens(ids, role, kind, turn, trainable);
+    return Status::Ok();
+  }
+
+  // The protocol's user turn between generations (Episode::AppendUserTurn).
+  Status UserTurn(const std::string& instruction, int32_t turn) {
+    std::string text;
+    if (!EndsWithImEnd()) text += model::kImEnd;
+    text += "\n";
+    text += model::kImStart;
+    text += "user\n" + instruction + model::kImEnd + "\n" + model::kImStart + "assistant\n";
+    return Text(text, ChatRole::kUser, SegmentKind::kInstruction, turn, false);
+  }
+
+  // A generated attempt: the text, then <|im_end|> (the model's end of turn), trainable.
+  Status Attempt(const std::string& text, int32_t turn, const std::string& answer) {
+    SCORCH_ASSIGN_OR_RETURN(auto ids, tokenizer_.Encode(text + model::kImEnd));
+    Tokens(ids, ChatRole::kAssistant, SegmentKind::kAttempt, turn, true);
+    traj_.finish_reasons.push_back(proto::FinishReason::kEos);
+    traj_.turn_answers.push_back(answer);
+    return Status::Ok();
+  }
+
+  // A generated verdict: ends exactly at the stop string.
+  Status Verdict(const char* verdict, int32_t turn) {
+    SCORCH_RETURN_IF_ERROR(Text(verdict, ChatRole::kAssistant, SegmentKind::kVerify, turn, true));
+    traj_.finish_reasons.push_back(proto::FinishReason::kStop);
+    return Status::Ok();
+  }
+
+  proto::Trajectory Take() { return std::move(traj_); }
+
+ private:
+  bool EndsWithImEnd() const {
+    auto id = tokenizer_.TokenToId(model::kImEnd);
+    return id && !traj_.token_ids.empty() && traj_.token_ids.back() == *id;
+  }
+
+  const model::Tokenizer& tokenizer_;
+  proto::Trajectory traj_;
+};
+
+}  // namespace
+
+StatusOr<std::string> CorruptFinalStep(const std::string& solution, const std::string& answer, uint64_t seed) {
+  const std::string boxed = "\\boxed{" + answer + "}";
+  const size_t box = solution.rfind(boxed);
+  const std::string result = "= " + answer;
+  const size_t eq = box == std::string::npos ? std::string::npos : solution.rfind(result, box);
+  if (box == std::string::npos || eq == std::string::npos) {
+    return Status::InvalidArgument("solution \"" + solution + "\" has no final \"= " + answer + "\" and \"" + boxed +
+                                   "\" to corrupt");
+  }
+  long long value = 0;
+  try {
+    value = std::stoll(answer);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("answer \"" + answer + "\" is not an integer");
+  }
+  static constexpr std::array<int, 8> kSlips = {1, -1, 2, -2, 3, -3, 10, -10};
+  long long wrong = value + kSlips[Mix(seed) % kSlips.size()];
+  if (wrong < 0 && value >= 0) wrong = value + 1;
+  const std::string w = std::to_string(wrong);
+  std::string out = solution;
+  out.replace(box, boxed.size(), "\\boxed{" + w + "}");
+  out.replace(eq, result.size(), "= " + w);
+  return out;
+}
+
+StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer, const model::PromptTexts& texts,
+                                               const Prompt& prompt, const DemoOptions& options) {
+  if (prompt.solution.empty()) {
+    return Status::InvalidArgument("prompt " + prompt.id + " has no worked solution to demonstrate");
+  }
+  DemoWriter w(tokenizer);
+  if (options.protocol == "single_turn") {
+    const std::vector<model::ChatMessage> messages = {{"system", texts.eval_system_prompt},
+                                                      {"user", prompt.problem + texts.eval_user_suffix}};
+    SCORCH_ASSIGN_OR_RETURN(auto ids, model::EncodeChatMl(tokenizer, messages));
+    w.Tokens(ids, ChatRole::kUser, SegmentKind::kPrompt, 0, false);
+    SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 0, prompt.answer));
+    return w.Take();
+  }
+  if (options.protocol != "self_correct") {
+    return Status::InvalidArgument("demonstrations exist for single_turn and self_correct, not '" + options.protocol +
+                                   "'");
+  }
+  const std::vector<model::ChatMessage> messages = {{"system", texts.srr_system_prompt},
+                                                    {"user", prompt.problem + texts.srr_user_suffix}};
+  SCORCH_ASSIGN_OR_RETURN(auto ids, model::EncodeChatMl(tokenizer, messages));
+  w.Tokens(ids, ChatRole::kUser, SegmentKind::kPrompt, 0, false);
+  if (!options.wrong_first_attempt) {
+    SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 0, prompt.answer));
+    SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 0));
+    SCORCH_RETURN_IF_ERROR(w.Verdict(model::kVerifyCorrect, 0));
+    return w.Take();
+  }
+  SCORCH_ASSIGN_OR_RETURN(std::string wrong, CorruptFinalStep(prompt.solution, prompt.answer, options.seed));
+  const size_t open = wrong.rfind("\\boxed{");
+  const std::string wrong_answer = wrong.substr(open + 7, wrong.find('}', open) - open - 7);
+  SCORCH_RETURN_IF_ERROR(w.Attempt(wrong, 0, wrong_answer));
+  SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 0));
+  SCORCH_RETURN_IF_ERROR(w.Verdict(model::kVerifyWrong, 0));
+  SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.correction_instruction, 1));
+  SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 1, prompt.answer));
+  SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 1));
+  SCORCH_RETURN_IF_ERROR(w.Verdict(model::kVerifyCorrect, 1));
+  return w.Take();
+}
+
+}  // namespace scorch::orchestrator

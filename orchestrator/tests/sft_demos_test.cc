@@ -1,0 +1,137 @@
+// SFT demonstrations (layout, masks, the final-step slip) and the collected-sets JSONL round trip.
+#include "scorch/orchestrator/sft_demos.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "scorch/common/proto/message.h"
+#include "scorch/common/testing/temp_dir.h"
+#include "scorch/model/char_tokenizer.h"
+#include "scorch/orchestrator/collected_data.h"
+#include "scorch/orchestrator/synthetic_task.h"
+
+namespace scorch::orchestrator {
+namespace {
+
+using proto::SegmentKind;
+
+Prompt Example() {
+  Prompt p;
+  p.id = "x";
+  p.problem = "Compute 12 + 7 - 5.";
+  p.answer = "14";
+  p.solution = "12 + 7 = 19. 19 - 5 = 14. The answer is \\boxed{14}.";
+  return p;
+}
+
+model::PromptTexts Short() {
+  model::PromptTexts t;
+  t.srr_system_prompt = "Solve.";
+  t.srr_user_suffix = " Box it.";
+  t.self_eval_instruction = "Check it.";
+  t.correction_instruction = "Fix it.";
+  return t;
+}
+
+std::vector<SegmentKind> Kinds(const proto::Trajectory& t) {
+  std::vector<SegmentKind> k;
+  for (const auto& s : t.segments) k.push_back(s.kind);
+  return k;
+}
+
+TEST(SftDemosTest, CorruptFinalStepChangesOnlyTheLastResultAndTheBox) {
+  auto wrong = CorruptFinalStep(Example().solution, "14", 3);
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  EXPECT_EQ(wrong->rfind("12 + 7 = 19. 19 - 5 = ", 0), 0u) << *wrong;
+  EXPECT_EQ(wrong->find("\\boxed{14}"), std::string::npos) << *wrong;
+  const size_t box = wrong->find("\\boxed{");
+  const std::string boxed = wrong->substr(box + 7, wrong->find('}', box) - box - 7);
+  EXPECT_NE(wrong->find("= " + boxed + "."), std::string::npos) << *wrong;
+  EXPECT_FALSE(CorruptFinalStep("no box here", "14", 1).ok());
+}
+
+TEST(SftDemosTest, DirectDemoIsAttemptThenCorrectVerdict) {
+  auto tok = model::CharTokenizer::CreateDefault();
+  DemoOptions o;
+  auto t = BuildDemonstration(*tok, Short(), Example(), o);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(Kinds(*t), (std::vector<SegmentKind>{SegmentKind::kPrompt, SegmentKind::kAttempt,
+                                                 SegmentKind::kInstruction, SegmentKind::kVerify}));
+  EXPECT_EQ(t->segments[3].text, "[VERIFY] correct.");
+  EXPECT_EQ(t->segments[1].text, Example().solution + "<|im_end|>");
+  EXPECT_EQ(t->turn_answers, (std::vector<std::string>{"14"}));
+  for (const auto& s : t->segments) {
+    const bool trained = s.kind == SegmentKind::kAttempt || s.kind == SegmentKind::kVerify;
+    for (int32_t i = s.begin; i < s.end; ++i) EXPECT_EQ(t->trainable_mask[static_cast<size_t>(i)], trained ? 1 : 0);
+  }
+  EXPECT_TRUE(proto::Validate(proto::Message(*t)).ok());
+  // The instruction re-opens a user turn after the model's <|im_end|>.
+  EXPECT_EQ(t->segments[2].text, "\n<|im_start|>user\nCheck it.<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(SftDemosTest, CorrectedDemoHasWrongVerdictThenCorrection) {
+  auto tok = model::CharTokenizer::CreateDefault();
+  DemoOptions o;
+  o.wrong_first_attempt = true;
+  o.seed = 11;
+  auto t = BuildDemonstration(*tok, Short(), Example(), o);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(Kinds(*t),
+            (std::vector<SegmentKind>{SegmentKind::kPrompt, SegmentKind::kAttempt, SegmentKind::kInstruction,
+                                      SegmentKind::kVerify, SegmentKind::kInstruction, SegmentKind::kAttempt,
+                                      SegmentKind::kInstruction, SegmentKind::kVerify}));
+  EXPECT_EQ(t->segments[3].text, "[VERIFY] wrong.");
+  EXPECT_EQ(t->segments[7].text, "[VERIFY] correct.");
+  // After a verdict (no <|im_end|> emitted) the protocol closes the assistant turn itself.
+  EXPECT_EQ(t->segments[4].text, "<|im_end|>\n<|im_start|>user\nFix it.<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(t->segments[5].turn, 1);
+  ASSERT_EQ(t->turn_answers.size(), 2u);
+  EXPECT_NE(t->turn_answers[0], "14");
+  EXPECT_EQ(t->turn_answers[1], "14");
+  EXPECT_TRUE(proto::Validate(proto::Message(*t)).ok());
+}
+
+TEST(SftDemosTest, EverySyntheticProblemHasADemo) {
+  auto tok = model::CharTokenizer::CreateDefault();
+  SyntheticTaskOptions options;
+  options.word_problems = false;
+  SyntheticTask task(5, options);
+  for (int64_t i = 0; i < 200; ++i) {
+    DemoOptions o;
+    o.wrong_first_attempt = i % 2 == 0;
+    o.seed = static_cast<uint64_t>(i);
+    auto t = BuildDemonstration(*tok, Short(), task.Get(Split::kTrain, i), o);
+    ASSERT_TRUE(t.ok()) << i << ": " << t.status();
+  }
+}
+
+TEST(CollectedDataTest, RoundTripAndLineNumberedErrors) {
+  testing::TempDir dir;
+  auto tok = model::CharTokenizer::CreateDefault();
+  DemoOptions o;
+  o.wrong_first_attempt = true;
+  auto t = BuildDemonstration(*tok, Short(), Example(), o);
+  ASSERT_TRUE(t.ok());
+  t->prompt_id = 42;
+  const auto path = dir / "data" / "collect.jsonl";
+  ASSERT_TRUE(WriteCollected(path, {{"d1", "Compute 12 + 7 - 5.", "14", *t}}).ok());
+  auto back = ReadCollected(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0].mask_rule, "srr_d1");
+  EXPECT_EQ((*back)[0].trajectory.token_ids, t->token_ids);
+  EXPECT_EQ((*back)[0].trajectory.segments, t->segments);
+  EXPECT_EQ((*back)[0].trajectory.prompt_id, 42);
+
+  {
+    std::ofstream out(path, std::ios::app);
+    out << "{\"set\": \"d9\"}\n";
+  }
+  auto bad = ReadCollected(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("collect.jsonl:2"), std::string::npos) << bad.status();
+}
+
+}  // namespace
+}  // namespace scorch::orchestrator
