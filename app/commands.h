@@ -23,6 +23,7 @@ void RegisterGradeCommand(CLI::App& app);     // grade
 void RegisterRewardCommands(CLI::App& app);   // reward serve
 void RegisterGenerateCommand(CLI::App& app);  // generate
 void RegisterRolloutCommand(CLI::App& app);   // rollout
+void RegisterRunCommand(CLI::App& app);       // run
 void RegisterInspectCommand(CLI::App& app);   // inspect
 void RegisterStatusCommand(CLI::App& app);    // status
 void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   scorch::app::RegisterRewardCommands(app);
   scorch::app::RegisterGenerateCommand(app);
   scorch::app::RegisterRolloutCommand(app);
+  scorch::app::RegisterRunCommand(app);
   scorch::app::RegisterInspectCommand(app);
   scorch::app::RegisterStatusCommand(app);
   scorch::app::RegisterPendingCommands(app);

@@ -1,6 +1,7 @@
 #include "scorch/model/torch_runtime.h"
 
 #include <torch/torch.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +19,12 @@ int ConfigureTorchThreads(int requested) {
     if (n <= 0) n = 1;
   }
   torch::set_num_threads(n);
+  // OpenBLAS keeps its own pthread pool, which torch::set_num_threads does not size: left at
+  // one thread per core it spins beside LibTorch's threads and can double step times on a
+  // small machine. Size it too when the BLAS in use is OpenBLAS (looked up at run time, so
+  // scorch does not link against a particular BLAS).
+  using SetThreads = void (*)(int);
+  if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
   return torch::get_num_threads();
 }
 
