@@ -15,6 +15,7 @@
 #include "scorch/common/checkpoint_dir.h"
 #include "scorch/common/logging.h"
 #include "scorch/common/run_dir.h"
+#include "scorch/common/transport/socket_options.h"
 #include "scorch/learner/learner_service.h"
 #include "scorch/learner/trainer.h"
 #include "scorch/model/char_tokenizer.h"
@@ -343,6 +344,14 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
     for (auto& w : workers) all_done = all_done && w->done.load();
     if (all_done) break;
     dispatcher->Shutdown(reason, /*drain=*/false, std::chrono::milliseconds(200));
+  }
+  bool all_done = true;
+  for (auto& w : workers) all_done = all_done && w->done.load();
+  if (!all_done) {
+    // A worker still running never heard the Shutdown (the dispatcher had written it off):
+    // ending the ZeroMQ context makes its next receive fail, so its thread returns.
+    SCORCH_LOG(WARNING) << "a rollout worker did not acknowledge the shutdown; closing the control plane";
+    transport::SharedContext().shutdown();
   }
   learner_thread.join();
   for (auto& w : workers) w->thread.join();

@@ -171,6 +171,12 @@ Status JobRunner::Run(JobState state) {
     SCORCH_LOG(INFO) << "resume: dropping metrics after step " << state_.step << " (they are recomputed)";
     SCORCH_RETURN_IF_ERROR(metrics_->TruncateAfterStep(state_.step));
   }
+  auto events = TfEventsWriter::Open(run_.events_dir());
+  if (events.ok()) {
+    events_ = std::move(*events);
+  } else {
+    SCORCH_LOG(WARNING) << "no TensorBoard events for this run: " << events.status();
+  }
   cursor_ = std::make_unique<PromptCursor>(task_->size(), job_internal::MixSeed(config_.job.seed, 0x7472), true,
                                            state_.cursor);
   // Workers get the learner's current weights before any work.
@@ -276,6 +282,11 @@ Status JobRunner::FinishStep(int index, json metrics, double step_seconds) {
   metrics["stage_step"] = state_.stage_step;
   metrics["time/step_s"] = step_seconds;
   SCORCH_RETURN_IF_ERROR(metrics_->Append(metrics));
+  if (events_) {
+    Status st = MirrorMetricsToEvents(*events_, metrics);
+    if (st.ok()) st = events_->Flush();
+    if (!st.ok()) SCORCH_LOG(WARNING) << "TensorBoard events: " << st;
+  }
   {
     std::lock_guard lock(status_mu_);
     status_ = {{"stage", stage.name}, {"stage_index", index}, {"step", state_.step}, {"stage_step", state_.stage_step},

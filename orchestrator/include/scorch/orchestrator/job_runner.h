@@ -17,7 +17,8 @@
 // ppo, mdpo and bon stages are refused up front (Unimplemented, naming the stage).
 //
 // Every step appends one line to metrics.jsonl (global step, stage, stage_step, the stage's
-// metrics and time split) and one progress line to the log. Checkpoints: every
+// metrics and time split), the same scalars to TensorBoard event files under events/, and one
+// progress line to the log. Checkpoints: every
 // learner.checkpoint_every optimizer steps and at the end of each stage, the job's state (stage,
 // step, the train-split cursor) travels with a TrainBatch to the learner, which writes it into
 // the checkpoint it takes, so model and job state are saved atomically together. Resume: Run with
@@ -41,6 +42,7 @@
 #include "scorch/common/metrics_writer.h"
 #include "scorch/common/proto/message.h"
 #include "scorch/common/run_dir.h"
+#include "scorch/common/tfevents.h"
 #include "scorch/common/status.h"
 #include "scorch/model/prompt_texts.h"
 #include "scorch/model/tokenizer.h"
@@ -118,6 +120,7 @@ class JobRunner {
   model::PromptTexts texts_;
   std::shared_ptr<const SyntheticTask> task_;
   std::unique_ptr<MetricsWriter> metrics_;
+  std::unique_ptr<TfEventsWriter> events_;  // the same scalars for TensorBoard
   JobState state_;
   std::unique_ptr<PromptCursor> cursor_;
   std::vector<std::pair<std::string, EvalSummary>> evals_;
