@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid == 0) {
+    if (chdir(SCORCH_SOURCE_DIR) != 0) _exit(126);  // job files name models relative to the repo root
     FILE* f = std::freopen((runs / "log.txt").c_str(), "w", stdout);
     (void)f;
     dup2(fileno(stdout), fileno(stderr));

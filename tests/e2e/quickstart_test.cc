@@ -48,6 +48,8 @@ std::vector<std::string> ShortJob(const fs::path& runs, const std::string& name)
 pid_t Spawn(const std::vector<std::string>& args, const fs::path& log) {
   const pid_t pid = fork();
   if (pid == 0) {
+    // Job files name models relative to the repository root, as `make run` does.
+    if (chdir(SCORCH_SOURCE_DIR) != 0) _exit(126);
     FILE* f = std::freopen(log.c_str(), "w", stdout);
     (void)f;
     dup2(fileno(stdout), fileno(stderr));
