@@ -285,7 +285,7 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   std::atomic<bool> release_hung{false};
   rollout::ProtocolOptions protocol_options;
   protocol_options.max_turns = config.rollout.max_turns;
-  protocol_options.texts = orchestrator::PromptTextsOf(config.prompts);
+  protocol_options.texts = model::PromptTextsFromConfig(config.prompts);
   for (int i = 0; i < static_cast<int>(workers.size()); ++i) {
     RolloutSlot& w = *workers[static_cast<size_t>(i)];
     rollout::PolicyStepModelOptions step_options;

@@ -19,20 +19,6 @@
 namespace scorch::rollout {
 namespace {
 
-// The prompts section: an empty field keeps the papers' text.
-model::PromptTexts TextsOf(const config::PromptsConfig& p) {
-  model::PromptTexts t;
-  auto set = [](std::string* field, const std::string& value) {
-    if (!value.empty()) *field = value;
-  };
-  set(&t.srr_system_prompt, p.srr_system_prompt);
-  set(&t.srr_user_suffix, p.srr_user_suffix);
-  set(&t.self_eval_instruction, p.self_eval_instruction);
-  set(&t.correction_instruction, p.correction_instruction);
-  set(&t.eval_system_prompt, p.eval_system_prompt);
-  set(&t.eval_user_suffix, p.eval_user_suffix);
-  return t;
-}
 
 StatusOr<std::unique_ptr<model::Tokenizer>> TokenizerOf(const config::ModelSection& m) {
   if (m.tokenizer == "char") return std::unique_ptr<model::Tokenizer>(model::CharTokenizer::CreateDefault());
@@ -96,7 +82,7 @@ Status RunWorkerProcess(const WorkerProcessOptions& o, RolloutWorkerStats* stats
   Generator generator(*step, *tokenizer);
   ProtocolOptions po;
   po.max_turns = cfg.rollout.max_turns;
-  po.texts = TextsOf(cfg.prompts);
+  po.texts = model::PromptTextsFromConfig(cfg.prompts);
   SCORCH_RETURN_IF_ERROR(po.Validate().WithContext("rollout"));
   RolloutEngine engine(generator, *tokenizer, po);
 

@@ -82,20 +82,6 @@ StatusOr<JobState> JobState::FromJson(const json& j) {
   return s;
 }
 
-model::PromptTexts PromptTextsOf(const config::PromptsConfig& p) {
-  model::PromptTexts t;
-  auto set = [](std::string* field, const std::string& value) {
-    if (!value.empty()) *field = value;
-  };
-  set(&t.srr_system_prompt, p.srr_system_prompt);
-  set(&t.srr_user_suffix, p.srr_user_suffix);
-  set(&t.self_eval_instruction, p.self_eval_instruction);
-  set(&t.correction_instruction, p.correction_instruction);
-  set(&t.eval_system_prompt, p.eval_system_prompt);
-  set(&t.eval_user_suffix, p.eval_user_suffix);
-  return t;
-}
-
 SyntheticTaskOptions TaskOptionsOf(const config::TaskConfig& task) {
   SyntheticTaskOptions o;
   o.min_ops = task.min_ops;
@@ -153,7 +139,7 @@ JobRunner::JobRunner(const config::RunConfig& config, const RunDirectory& run, D
       dispatcher_(dispatcher),
       grade_(std::move(grade)),
       tokenizer_(tokenizer),
-      texts_(PromptTextsOf(config.prompts)),
+      texts_(model::PromptTextsFromConfig(config.prompts)),
       task_(std::make_shared<SyntheticTask>(static_cast<uint64_t>(config.job.seed), TaskOptionsOf(config.task))) {}
 
 JobRunner::~JobRunner() = default;
@@ -263,15 +249,28 @@ Status JobRunner::Train(proto::TrainBatch batch, bool checkpoint, json* metrics)
   return Status::Ok();
 }
 
-Status JobRunner::CheckpointBetweenStages(int next_index) {
-  if (!state_.trained) return Status::Ok();  // nothing trained yet: a resume starts over anyway
+Status JobRunner::SaveCheckpoint(int stage_index, int64_t stage_step, const std::string& stage) {
   JobState saved = state_;
-  state_.stage_index = next_index;
-  state_.stage_step = 0;
-  Status st = Train(CheckpointOnly(""),
-                    /*checkpoint=*/true, nullptr);
+  state_.stage_index = stage_index;
+  state_.stage_step = stage_step;
+  Status st = Train(CheckpointOnly(stage), /*checkpoint=*/true, nullptr);
   state_ = saved;
   return st;
+}
+
+Status JobRunner::CheckpointIfDue(int index) {
+  const auto& stage = config_.stages[static_cast<size_t>(index)];
+  const bool done = state_.stage_step >= stage.steps;
+  const bool due = done || (config_.learner.checkpoint_every > 0 &&
+                            state_.stage_step % config_.learner.checkpoint_every == 0);
+  if (!due) return Status::Ok();
+  // A finished stage's checkpoint resumes at the next stage.
+  return done ? SaveCheckpoint(index + 1, 0, stage.name) : SaveCheckpoint(index, state_.stage_step, stage.name);
+}
+
+Status JobRunner::CheckpointBetweenStages(int next_index) {
+  if (!state_.trained) return Status::Ok();  // nothing trained yet: a resume starts over anyway
+  return SaveCheckpoint(next_index, 0, "");
 }
 
 Status JobRunner::FinishStep(int index, json metrics, double step_seconds) {

@@ -14,17 +14,11 @@ namespace scorch::orchestrator {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-using job_internal::CheckpointOnly;
 using job_internal::MixSeed;
 
 namespace {
 
 double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-bool ShouldCheckpoint(const config::RunConfig& config, const config::StageConfig& stage, int64_t stage_step) {
-  if (stage_step >= stage.steps) return true;
-  return config.learner.checkpoint_every > 0 && stage_step % config.learner.checkpoint_every == 0;
-}
 
 void PutSummary(const EvalSummary& s, json* m) {
   (*m)["acc/turn1"] = s.turn1;
@@ -202,17 +196,7 @@ Status JobRunner::RunSft(int index) {
       metrics["throughput/train_tokens_per_s"] = metrics["tokens"].get<double>() / metrics["time/train_s"].get<double>();
     }
     SCORCH_RETURN_IF_ERROR(FinishStep(index, std::move(metrics), Since(t0)));
-    if (ShouldCheckpoint(config_, stage, state_.stage_step)) {
-      JobState saved = state_;
-      if (state_.stage_step >= stage.steps) {
-        state_.stage_index = index + 1;
-        state_.stage_step = 0;
-      }
-      Status st = Train(CheckpointOnly(stage.name),
-                        /*checkpoint=*/true, nullptr);
-      state_ = saved;
-      SCORCH_RETURN_IF_ERROR(st);
-    }
+    SCORCH_RETURN_IF_ERROR(CheckpointIfDue(index));
   }
   return Status::Ok();
 }
@@ -264,17 +248,7 @@ Status JobRunner::RunRl(int index) {
     }
     SCORCH_RETURN_IF_ERROR(Train(std::move(batch), /*checkpoint=*/false, &metrics));
     SCORCH_RETURN_IF_ERROR(FinishStep(index, std::move(metrics), Since(t0)));
-    if (ShouldCheckpoint(config_, stage, state_.stage_step)) {
-      JobState saved = state_;
-      if (state_.stage_step >= stage.steps) {
-        state_.stage_index = index + 1;
-        state_.stage_step = 0;
-      }
-      Status st = Train(CheckpointOnly(stage.name),
-                        /*checkpoint=*/true, nullptr);
-      state_ = saved;
-      SCORCH_RETURN_IF_ERROR(st);
-    }
+    SCORCH_RETURN_IF_ERROR(CheckpointIfDue(index));
   }
   return Status::Ok();
 }

@@ -67,8 +67,6 @@ struct JobState {
   static StatusOr<JobState> FromJson(const nlohmann::json& j);
 };
 
-// The model-independent prompt texts of a job's config (empty fields = the papers').
-model::PromptTexts PromptTextsOf(const config::PromptsConfig& prompts);
 // The job's synthetic task options.
 SyntheticTaskOptions TaskOptionsOf(const config::TaskConfig& task);
 // Checks that the job loop can run every stage (kinds, datasets, references between stages).
@@ -106,6 +104,10 @@ class JobRunner {
   // Sends a batch to the learner (with the job state when a checkpoint is due); merges the
   // learner's metrics into `metrics` and forwards the new weights to the workers.
   Status Train(proto::TrainBatch batch, bool checkpoint, nlohmann::json* metrics);
+  // Asks the learner for a checkpoint whose job state resumes at (stage_index, stage_step).
+  Status SaveCheckpoint(int stage_index, int64_t stage_step, const std::string& stage);
+  // After a training step: every learner.checkpoint_every steps and at the stage's end.
+  Status CheckpointIfDue(int index);
   // A checkpoint at the end of a stage that does not train (collect, eval).
   Status CheckpointBetweenStages(int next_index);
   // Appends the step's metrics line and logs its progress line.

@@ -11,6 +11,8 @@
 
 #include <string>
 
+#include "scorch/common/config/run_config.h"
+
 namespace scorch::model {
 
 // §1.2 / §1.3 fixed texts.
@@ -61,5 +63,20 @@ struct PromptTexts {
 
   bool operator==(const PromptTexts&) const = default;
 };
+
+// The texts of a job's `prompts:` section: an empty field keeps the papers' text.
+inline PromptTexts PromptTextsFromConfig(const config::PromptsConfig& p) {
+  PromptTexts t;
+  auto set = [](std::string* field, const std::string& value) {
+    if (!value.empty()) *field = value;
+  };
+  set(&t.srr_system_prompt, p.srr_system_prompt);
+  set(&t.srr_user_suffix, p.srr_user_suffix);
+  set(&t.self_eval_instruction, p.self_eval_instruction);
+  set(&t.correction_instruction, p.correction_instruction);
+  set(&t.eval_system_prompt, p.eval_system_prompt);
+  set(&t.eval_user_suffix, p.eval_user_suffix);
+  return t;
+}
 
 }  // namespace scorch::model
