@@ -339,14 +339,18 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   dispatcher->Shutdown(reason, /*drain=*/false, std::chrono::seconds(1));
   // A worker the dispatcher had declared lost (hung, then released) only hears a Shutdown sent
   // after it speaks again: repeat it, bounded, until every worker thread has ended.
-  for (int round = 0; round < 50; ++round) {
-    bool all_done = true;
-    for (auto& w : workers) all_done = all_done && w->done.load();
-    if (all_done) break;
-    dispatcher->Shutdown(reason, /*drain=*/false, std::chrono::milliseconds(200));
+  auto workers_done = [&workers] {
+    bool all = true;
+    for (auto& w : workers) all = all && w->done.load();
+    return all;
+  };
+  // Each round gives the workers 200 ms to end (they return as soon as they read the
+  // message) before the next Shutdown goes out; 25 rounds bound the wait to 5 s.
+  for (int round = 0; round < 25 && !workers_done(); ++round) {
+    for (int tick = 0; tick < 20 && !workers_done(); ++tick) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!workers_done()) dispatcher->Shutdown(reason, /*drain=*/false, std::chrono::milliseconds(200));
   }
-  bool all_done = true;
-  for (auto& w : workers) all_done = all_done && w->done.load();
+  const bool all_done = workers_done();
   if (!all_done) {
     // A worker still running never heard the Shutdown (the dispatcher had written it off):
     // ending the ZeroMQ context makes its next receive fail, so its thread returns.

@@ -2,8 +2,10 @@
 
 #include <torch/torch.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -11,7 +13,17 @@
 
 namespace scorch::model {
 
+void KeepTensorMemoryMapped() {
+  // Blocks up to 1 GiB come from the heap, and the heap is trimmed only when ~2 GiB (INT_MAX:
+  // mallopt takes an int) sit free at its top, so a training step's buffers are reused step
+  // after step instead of re-faulted.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<long long>(4LL << 30, 0x7fffffff)));
+  mallopt(M_TOP_PAD, 64 << 20);
+}
+
 int ConfigureTorchThreads(int requested) {
+  KeepTensorMemoryMapped();
   int n = requested;
   if (n <= 0) {
     long online = sysconf(_SC_NPROCESSORS_ONLN);
