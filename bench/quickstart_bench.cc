@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = {binary, "run", std::string(SCORCH_SOURCE_DIR) + "/configs/quickstart.yaml",
                                    "--set", "job.runs_dir=" + runs.string(), "--set", "job.name=bench"};
   if (!full) {
-    for (const char* s : {"stages.0.steps=60", "stages.1.steps=2", "stages.2.steps=10", "stages.3.steps=1",
-                          "stages.4.steps=5", "stages.5.steps=1"}) {
+    for (const char* s : {"stages.0.steps=200", "stages.1.steps=20", "stages.2.steps=2", "stages.3.steps=10",
+                          "stages.4.steps=1", "stages.5.steps=5", "stages.6.steps=1"}) {
       args.push_back("--set");
       args.push_back(s);
     }

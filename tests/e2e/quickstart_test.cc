@@ -29,17 +29,17 @@ using nlohmann::json;
 std::vector<std::string> ShortJob(const fs::path& runs, const std::string& name) {
   return {"--set", "job.runs_dir=" + runs.string(),
           "--set", "job.name=" + name,
-          "--set", "stages.0.steps=40",
-          "--set", "stages.0.batch_prompts=8",
-          "--set", "stages.1.steps=1",
-          "--set", "stages.1.batch_prompts=16",
-          "--set", "stages.2.steps=4",
-          "--set", "stages.3.steps=1",
-          "--set", "stages.3.batch_prompts=24",
-          "--set", "stages.4.steps=3",
-          "--set", "stages.4.batch_prompts=4",
-          "--set", "stages.5.steps=1",
-          "--set", "stages.5.batch_prompts=24",
+          "--set", "stages.0.steps=30",
+          "--set", "stages.1.steps=10",
+          "--set", "stages.2.steps=1",
+          "--set", "stages.2.batch_prompts=16",
+          "--set", "stages.3.steps=4",
+          "--set", "stages.4.steps=1",
+          "--set", "stages.4.batch_prompts=24",
+          "--set", "stages.5.steps=3",
+          "--set", "stages.5.batch_prompts=4",
+          "--set", "stages.6.steps=1",
+          "--set", "stages.6.batch_prompts=24",
           "--set", "learner.checkpoint_every=10",
           "--set", "job.threads=2"};
 }
@@ -100,7 +100,7 @@ TEST(QuickstartE2E, ShortJobWritesEvalTablesAndMetrics) {
   const int rc = Wait(pid, std::chrono::seconds(300));
   ASSERT_EQ(rc, 0) << Slurp(tmp / "log.txt");
   const fs::path run = tmp / "short";
-  for (const char* name : {"04-eval-before.json", "06-eval-after.json"}) {
+  for (const char* name : {"05-eval-before.json", "07-eval-after.json"}) {
     const fs::path p = run / "eval" / name;
     ASSERT_TRUE(fs::exists(p)) << p;
     json e = json::parse(Slurp(p));
@@ -116,7 +116,7 @@ TEST(QuickstartE2E, ShortJobWritesEvalTablesAndMetrics) {
   }
   auto records = MetricsWriter::ReadAll(run / "metrics.jsonl");
   ASSERT_TRUE(records.ok());
-  // 40 + 1 + 4 + 1 + 3 + 1 steps; the 4 sft-correct steps are skipped when the short warm-up
+  // 30 + 10 + 1 + 4 + 1 + 3 + 1 steps; the 4 sft-correct steps are skipped when the short warm-up
   // leaves the model unable to get any collected answer right (the collect stage then says so).
   ASSERT_TRUE(records->size() == 50u || records->size() == 46u) << records->size();
   ExpectContiguousSteps(*records);
@@ -156,7 +156,7 @@ TEST(QuickstartE2E, HungRolloutWorkerCostsNoData) {
   EXPECT_GE(lost, 1.0) << "the hung worker was never declared lost";
   EXPECT_GE(redone, 1.0) << "no lease was re-queued";
   // Every eval problem was graded exactly once.
-  json e = json::parse(Slurp(tmp / "chaos" / "eval" / "06-eval-after.json"));
+  json e = json::parse(Slurp(tmp / "chaos" / "eval" / "07-eval-after.json"));
   EXPECT_EQ(e["n"].get<int64_t>(), 24);
 }
 
@@ -164,8 +164,8 @@ TEST(QuickstartE2E, StopMidStageAndResumeContinuesExactly) {
   testing::TempDir tmp;
   // Reference: the first stage straight through.
   std::vector<std::string> only_sft = ShortJob(tmp.path(), "straight");
-  for (const char* s : {"stages.1.steps=0", "stages.2.steps=0", "stages.3.steps=0", "stages.4.steps=0",
-                        "stages.5.steps=0"}) {
+  for (const char* s : {"stages.0.steps=40", "stages.1.steps=0", "stages.2.steps=0", "stages.3.steps=0",
+                        "stages.4.steps=0", "stages.5.steps=0", "stages.6.steps=0"}) {
     only_sft.push_back("--set");
     only_sft.push_back(s);
   }

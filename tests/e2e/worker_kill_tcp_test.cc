@@ -116,15 +116,15 @@ TEST(WorkerKillTcp, KilledRolloutProcessCostsNoData) {
       "--set", "learner.weights_transport=file",
       "--set", "rollout.slots=8",
       "--set", "rollout.max_new_tokens=128",
-      "--set", "stages.0.steps=2",
-      "--set", "stages.0.batch_prompts=8",
-      "--set", "stages.1.steps=0",
+      "--set", "stages.0.steps=0",
+      "--set", "stages.1.steps=2",
       "--set", "stages.2.steps=0",
-      "--set", "stages.3.steps=1",
-      "--set", "stages.3.batch_prompts=128",
-      "--set", "stages.4.steps=0",
-      "--set", "stages.5.steps=1",
-      "--set", "stages.5.batch_prompts=16"};
+      "--set", "stages.3.steps=0",
+      "--set", "stages.4.steps=1",
+      "--set", "stages.4.batch_prompts=128",
+      "--set", "stages.5.steps=0",
+      "--set", "stages.6.steps=1",
+      "--set", "stages.6.batch_prompts=16"};
   std::vector<std::string> run_args = {"run", config};
   run_args.insert(run_args.end(), job.begin(), job.end());
   const pid_t job_pid = Spawn(run_args, tmp / "job.txt");
@@ -164,9 +164,9 @@ TEST(WorkerKillTcp, KilledRolloutProcessCostsNoData) {
   EXPECT_GE(lost, 1.0) << "the killed worker was never declared lost";
   EXPECT_GE(redone, 1.0) << "none of its leases was re-queued (was it killed while idle?)";
   // Every eval problem graded exactly once, despite the work redone.
-  const json big = json::parse(Slurp(tmp / "tcpkill" / "eval" / "04-eval-before.json"));
+  const json big = json::parse(Slurp(tmp / "tcpkill" / "eval" / "05-eval-before.json"));
   EXPECT_EQ(big["n"].get<int64_t>(), 128);
-  const json small = json::parse(Slurp(tmp / "tcpkill" / "eval" / "06-eval-after.json"));
+  const json small = json::parse(Slurp(tmp / "tcpkill" / "eval" / "07-eval-after.json"));
   EXPECT_EQ(small["n"].get<int64_t>(), 16);
 }
 
