@@ -56,6 +56,8 @@ StatusOr<learner::StageTraining> StageTrainingOf(const RunConfig& config, const 
       t.objective = learner::Objective::kSft;
     } else if (s.kind == StageKind::kGrpo) {
       t.objective = learner::Objective::kGrpo;
+    } else if (s.kind == StageKind::kPpo) {
+      t.objective = learner::Objective::kPpo;
     } else {
       return Status::InvalidArgument("stage " + name + " does not train the policy");
     }
@@ -75,6 +77,12 @@ StatusOr<learner::StageTraining> StageTrainingOf(const RunConfig& config, const 
     t.grpo.aggregation = config.learner.aggregation == "sequence" ? learner::Aggregation::kSequenceMean
                                                                   : learner::Aggregation::kTokenMean;
     t.advantages.scale_by_std = config.learner.scale_by_std;
+    t.ppo.critic_optimizer = t.optimizer;
+    t.ppo.critic_optimizer.lr = config.learner.ppo_critic_lr > 0.0 ? config.learner.ppo_critic_lr : 10.0 * s.lr;
+    t.ppo.gamma = config.learner.ppo_gamma;
+    t.ppo.lambda = config.learner.ppo_lambda;
+    t.ppo.value_clip = config.learner.ppo_value_clip;
+    t.ppo.whiten_advantages = config.learner.ppo_whiten_advantages;
     return t;
   }
   return Status::NotFound("no stage named " + name + " in the job");

@@ -3,6 +3,7 @@
 #include "scorch/orchestrator/dispatcher.h"
 
 #include <algorithm>
+#include <map>
 #include <thread>
 #include <utility>
 
@@ -188,6 +189,34 @@ StatusOr<std::vector<proto::Trajectory>> Dispatcher::Generate(
   out.reserve(done.results.size());
   for (auto& r : done.results) out.push_back(std::move(*r));
   return out;
+}
+
+Status Dispatcher::Submit(std::vector<proto::GenerateRequest> requests) {
+  Impl& d = *impl_;
+  d.owner = std::this_thread::get_id();
+  if (d.shutting_down) return Status::FailedPrecondition("Submit after Shutdown");
+  std::map<WorkItem, size_t> index;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Status valid = proto::Validate(requests[i]);
+    if (!valid.ok()) return valid.WithContext("Submit: request " + std::to_string(i));
+    const WorkItem key = ItemOf(requests[i]);
+    auto [it, inserted] = index.emplace(key, i);
+    if (!inserted) {
+      return Status::InvalidArgument("Submit: requests " + std::to_string(it->second) + " and " + std::to_string(i) +
+                                     " are the same item " + ItemName(key));
+    }
+    if (d.leases.IsComplete(key) && !d.parked.count(key)) {
+      return Status::InvalidArgument("Submit: " + ItemName(key) + " was already generated and returned by an earlier call");
+    }
+  }
+  for (auto& r : requests) {
+    const WorkItem key = ItemOf(r);
+    if (d.parked.count(key) || d.leases.IsComplete(key)) continue;  // done already, waiting to be claimed
+    d.leases.AddWork(key);
+    d.work[key] = std::move(r);
+  }
+  d.full_scan = true;
+  return Status::Ok();
 }
 
 StatusOr<LearnerReply> Dispatcher::Train(const proto::TrainBatch& batch) {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +126,104 @@ TEST(QuickstartE2E, ShortJobWritesEvalTablesAndMetrics) {
   EXPECT_TRUE(fs::exists(run / "data" / "collect.jsonl"));
   EXPECT_TRUE(fs::exists(run / "checkpoints" / "latest"));
   EXPECT_NE(Slurp(tmp / "log.txt").find("eval-after"), std::string::npos);
+}
+
+TEST(QuickstartE2E, PpoStageWithLookaheadTrainsACriticWithinTheStalenessBound) {
+  testing::TempDir tmp;
+  // The short job with its RL stage as PPO (one sample per prompt: no groups needed) that
+  // generates one batch ahead of training (max_staleness 1).
+  std::vector<std::string> args = ShortJob(tmp.path(), "ppo");
+  for (const char* s : {"stages.5.kind=ppo", "stages.5.name=ppo", "stages.5.samples_per_prompt=2",
+                        "stages.5.steps=4", "stages.5.max_staleness=1", "stages.5.kl_beta=0.01",
+                        "learner.checkpoint_every=3"}) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  ASSERT_EQ(Wait(Spawn(RunArgs(args), tmp / "log.txt"), std::chrono::seconds(300)), 0) << Slurp(tmp / "log.txt");
+  auto records = MetricsWriter::ReadAll(tmp / "ppo" / "metrics.jsonl");
+  ASSERT_TRUE(records.ok());
+  ExpectContiguousSteps(*records);
+  int ppo_steps = 0;
+  double max_lag = 0.0;
+  for (const auto& r : *records) {
+    if (r.value("stage", "") != "ppo") continue;
+    ++ppo_steps;
+    for (const char* key : {"value_loss", "value/mean", "critic/lr", "kl/k1", "reward/mean", "staleness/max",
+                            "clip_fraction"}) {
+      EXPECT_TRUE(r.contains(key)) << key << " in " << r.dump();
+    }
+    max_lag = std::max(max_lag, r.value("staleness/max", 0.0));
+    EXPECT_LE(r.value("staleness/max", 0.0), 1.0) << r.dump();
+  }
+  EXPECT_EQ(ppo_steps, 4);
+  // Generation really overlapped training: some trajectories were sampled one version back.
+  EXPECT_EQ(max_lag, 1.0);
+  // The checkpoint taken inside the ppo stage carries the critic.
+  bool critic_saved = false;
+  for (const auto& entry : fs::directory_iterator(tmp / "ppo" / "checkpoints")) {
+    critic_saved |= fs::exists(entry.path() / "aux" / "critic" / "optimizer.pt");
+  }
+  EXPECT_TRUE(critic_saved);
+}
+
+// A short job whose RL and eval stages read a JSONL prompt set.
+std::vector<std::string> JsonlJob(const fs::path& runs, const std::string& name, const fs::path& prompts) {
+  std::vector<std::string> args = ShortJob(runs, name);
+  for (const std::string s : {"stages.0.steps=2", "stages.1.steps=0", "stages.2.steps=0", "stages.3.steps=0",
+                              "stages.4.steps=3", "stages.4.batch_prompts=2", "stages.5.steps=2",
+                              "stages.5.batch_prompts=2", "stages.6.steps=0"}) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  for (const char* stage : {"4", "5"}) {
+    args.push_back("--set");
+    args.push_back(std::string("stages.") + stage + ".dataset=" + prompts.string());
+  }
+  return args;
+}
+
+TEST(QuickstartE2E, StagesReadJsonlPromptSetsAndBadLinesAreNamed) {
+  testing::TempDir tmp;
+  const fs::path prompts = tmp / "prompts.jsonl";
+  {
+    std::ofstream out(prompts);
+    out << R"({"id": "a", "problem": "Compute 2 + 3.", "answer": "5"})" << "\n"
+        << R"({"id": "b", "problem": "Compute 7 - 4.", "answer": "3"})" << "\n"
+        << R"({"id": "c", "problem": "Compute 1 + 1.", "answer": "2"})" << "\n"
+        << "\n"
+        << R"({"id": "d", "problem": "Compute 9 - 1.", "answer": "8"})" << "\n"
+        << R"({"id": "e", "problem": "Compute 4 + 4.", "answer": "8"})" << "\n";
+  }
+  ASSERT_EQ(Wait(Spawn(RunArgs(JsonlJob(tmp.path(), "jsonl", prompts)), tmp / "ok.txt"), std::chrono::seconds(300)), 0)
+      << Slurp(tmp / "ok.txt");
+  // The eval stage asked for 3 x 2 problems; the set has 5, read once each in file order.
+  json e = json::parse(Slurp(tmp / "jsonl" / "eval" / "05-eval-before.json"));
+  EXPECT_EQ(e["n"].get<int64_t>(), 5);
+  auto records = MetricsWriter::ReadAll(tmp / "jsonl" / "metrics.jsonl");
+  ASSERT_TRUE(records.ok());
+  ExpectContiguousSteps(*records);
+  int grpo_steps = 0;
+  for (const auto& r : *records) grpo_steps += r.value("stage", "") == "grpo";
+  EXPECT_EQ(grpo_steps, 2);
+  EXPECT_NE(Slurp(tmp / "ok.txt").find("5 prompts from " + prompts.string()), std::string::npos);
+
+  // A bad line fails the job before any stage runs, naming file:line; nothing is written.
+  {
+    std::ofstream out(prompts, std::ios::app);
+    out << R"({"id": "f", "problem": "Compute 1 + 2."})" << "\n";  // no answer
+  }
+  EXPECT_NE(Wait(Spawn(RunArgs(JsonlJob(tmp.path(), "bad", prompts)), tmp / "bad.txt"), std::chrono::seconds(120)), 0);
+  const std::string bad = Slurp(tmp / "bad.txt");
+  EXPECT_NE(bad.find(prompts.string() + ":7"), std::string::npos) << bad;
+  auto none = MetricsWriter::ReadAll(tmp / "bad" / "metrics.jsonl");
+  EXPECT_TRUE(!none.ok() || none->empty());
+
+  // With job.skip_bad_dataset_lines the line is skipped and counted.
+  std::vector<std::string> skip = JsonlJob(tmp.path(), "skip", prompts);
+  skip.push_back("--set");
+  skip.push_back("job.skip_bad_dataset_lines=true");
+  ASSERT_EQ(Wait(Spawn(RunArgs(skip), tmp / "skip.txt"), std::chrono::seconds(300)), 0) << Slurp(tmp / "skip.txt");
+  EXPECT_NE(Slurp(tmp / "skip.txt").find("skipped 1 bad line(s)"), std::string::npos) << Slurp(tmp / "skip.txt");
 }
 
 TEST(QuickstartE2E, HungRolloutWorkerCostsNoData) {

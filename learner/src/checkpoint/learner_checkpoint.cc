@@ -17,6 +17,17 @@ constexpr const char* kModelDir = "model";
 constexpr const char* kOptimizerFile = "optimizer.pt";
 constexpr const char* kRngFile = "rng.pt";
 constexpr const char* kInfoKey = "learner";
+constexpr const char* kAuxDir = "aux";
+
+Status CheckAux(const std::vector<AuxiliaryModule>& aux) {
+  for (const auto& a : aux) {
+    bool ok = !a.name.empty() && a.module != nullptr;
+    for (char c : a.name) ok &= (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return Status::InvalidArgument("auxiliary module '" + a.name + "': needs a [a-z0-9_-] name, a module "
+                                            "and an optimizer");
+  }
+  return Status::Ok();
+}
 
 Status SaveRng(const fs::path& path) {
   try {
@@ -75,20 +86,28 @@ StatusOr<LearnerCheckpointInfo> LearnerCheckpointInfo::FromJson(const nlohmann::
 
 StatusOr<fs::path> SaveLearnerCheckpoint(const fs::path& checkpoints_dir, torch::nn::Module& module,
                                          const model::ModelConfig& config, Optimizer& optimizer,
-                                         const LearnerCheckpointInfo& info, const LearnerCheckpointOptions& options) {
+                                         const LearnerCheckpointInfo& info, const LearnerCheckpointOptions& options,
+                                         const std::vector<AuxiliaryModule>& aux) {
   if (info.step < 0) return Status::InvalidArgument("SaveLearnerCheckpoint: step must be >= 0");
+  SCORCH_RETURN_IF_ERROR(CheckAux(aux));
   SCORCH_ASSIGN_OR_RETURN(fs::path tmp, BeginCheckpoint(checkpoints_dir, info.step));
   model::SaveOptions save;
   save.dtype = options.dtype;
   SCORCH_RETURN_IF_ERROR(model::SaveModelDir(module, config, (tmp / kModelDir).string(), save));
   SCORCH_RETURN_IF_ERROR(optimizer.Save((tmp / kOptimizerFile).string()));
+  for (const auto& a : aux) {
+    const fs::path dir = tmp / kAuxDir / a.name;
+    SCORCH_RETURN_IF_ERROR(model::SaveModelDir(*a.module, config, dir.string(), save));
+    if (a.optimizer != nullptr) SCORCH_RETURN_IF_ERROR(a.optimizer->Save((dir / kOptimizerFile).string()));
+  }
   SCORCH_RETURN_IF_ERROR(SaveRng(tmp / kRngFile));
   nlohmann::json extra = {{kInfoKey, info.ToJson()}};
   return CommitCheckpoint(tmp, info.step, std::move(extra), options.keep_last);
 }
 
 StatusOr<LearnerCheckpointInfo> LoadLearnerCheckpoint(const fs::path& checkpoint_dir, torch::nn::Module& module,
-                                                      Optimizer& optimizer) {
+                                                      Optimizer& optimizer, const std::vector<AuxiliaryModule>& aux) {
+  SCORCH_RETURN_IF_ERROR(CheckAux(aux));
   SCORCH_RETURN_IF_ERROR(VerifyCheckpoint(checkpoint_dir));
   SCORCH_ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(checkpoint_dir));
   if (!manifest.extra.contains(kInfoKey)) {
@@ -103,6 +122,15 @@ StatusOr<LearnerCheckpointInfo> LoadLearnerCheckpoint(const fs::path& checkpoint
   if (optimizer.step() != info.step) {
     return Status::DataLoss(checkpoint_dir.string() + ": optimizer step " + std::to_string(optimizer.step()) +
                             " does not match the checkpoint step " + std::to_string(info.step));
+  }
+  for (const auto& a : aux) {
+    const fs::path dir = checkpoint_dir / kAuxDir / a.name;
+    if (!fs::is_directory(dir)) {
+      return Status::NotFound(checkpoint_dir.string() + " has no " + a.name + " (aux/" + a.name +
+                              "/), which this stage trains");
+    }
+    SCORCH_RETURN_IF_ERROR(model::LoadWeights(*a.module, dir.string(), load));
+    if (a.optimizer != nullptr) SCORCH_RETURN_IF_ERROR(a.optimizer->Load((dir / kOptimizerFile).string()));
   }
   SCORCH_RETURN_IF_ERROR(LoadRng(checkpoint_dir / kRngFile));
   return info;

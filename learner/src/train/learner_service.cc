@@ -48,7 +48,7 @@ Status LearnerService::Restore() {
   SCORCH_ASSIGN_OR_RETURN(StageTraining stage, stage_lookup_(manifest_info.stage));
   SCORCH_RETURN_IF_ERROR(trainer_.BeginStage(stage));
   SCORCH_ASSIGN_OR_RETURN(LearnerCheckpointInfo info,
-                          LoadLearnerCheckpoint(dir, *trainer_.policy(), *trainer_.optimizer()));
+                          LoadLearnerCheckpoint(dir, *trainer_.policy(), *trainer_.optimizer(), trainer_.AuxiliaryModules()));
   trainer_.set_version(info.policy_version);
   SCORCH_LOG(INFO) << "learner: resumed " << dir.string() << " (stage " << info.stage << ", version "
                    << info.policy_version << ", stage step " << trainer_.stage_step() << ")";
@@ -142,7 +142,7 @@ Status LearnerService::Run() {
         const auto t2 = Clock::now();
         SCORCH_ASSIGN_OR_RETURN(auto path, SaveLearnerCheckpoint(config_.checkpoints_dir, *trainer_.policy(),
                                                                  model_config_, *trainer_.optimizer(), info,
-                                                                 config_.checkpoint));
+                                                                 config_.checkpoint, trainer_.AuxiliaryModules()));
         stats.metrics["checkpoint/step"] = static_cast<double>(info.step);
         stats.metrics["time/checkpoint_s"] = SecondsSince(t2);
         SCORCH_VLOG(1) << "learner: checkpoint " << path.string();

@@ -7,17 +7,42 @@
 #include <utility>
 
 #include "scorch/learner/segment_masks.h"
+#include "trainer_internal.h"
 
 namespace scorch::learner {
 
-struct Trainer::Row {
-  std::vector<int64_t> tokens;
-  std::vector<float> mask;
-  std::vector<float> sampler_logp;  // empty: on-policy (use the detached current log-probs)
-  double reward = 0.0;
-  double advantage = 0.0;
-  int64_t prompt_id = 0;
-};
+namespace trainer_internal {
+
+PaddedRows PadRows(const std::vector<Trainer::Row>& rows, int64_t begin, int64_t end, int64_t width,
+                   const torch::Device& device) {
+  PaddedRows p;
+  p.rows = end - begin;
+  p.width = width;
+  p.ids = torch::zeros({p.rows, width}, torch::kInt64);
+  p.attention = torch::zeros({p.rows, width}, torch::kInt64);
+  p.mask = torch::zeros({p.rows, width}, torch::kFloat32);
+  p.sampler_logp = torch::zeros({p.rows, width}, torch::kFloat32);
+  p.on_policy = torch::ones({p.rows, 1}, torch::kFloat32);
+  for (int64_t b = 0; b < p.rows; ++b) {
+    const Trainer::Row& r = rows[static_cast<size_t>(begin + b)];
+    const auto n = static_cast<int64_t>(r.tokens.size());
+    p.ids[b].narrow(0, 0, n).copy_(torch::tensor(r.tokens, torch::kInt64));
+    p.attention[b].narrow(0, 0, n).fill_(1);
+    p.mask[b].narrow(0, 0, n).copy_(torch::tensor(r.mask, torch::kFloat32));
+    if (!r.sampler_logp.empty()) {
+      p.sampler_logp[b].narrow(0, 0, n).copy_(torch::tensor(r.sampler_logp, torch::kFloat32));
+      p.on_policy[b][0] = 0.0f;
+    }
+  }
+  p.ids = p.ids.to(device);
+  p.attention = p.attention.to(device);
+  p.mask = p.mask.to(device);
+  p.sampler_logp = p.sampler_logp.to(device);
+  p.on_policy = p.on_policy.to(device);
+  return p;
+}
+
+}  // namespace trainer_internal
 
 namespace {
 
@@ -33,6 +58,25 @@ StatusOr<SrrSet> SrrSetOf(const std::string& rule) {
 Trainer::Trainer(model::Policy policy, Communicator* communicator)
     : policy_(std::move(policy)), communicator_(communicator) {}
 
+Status Trainer::AllReduceGradients(Optimizer& optimizer) {
+  if (communicator_ == nullptr || communicator_->size() <= 1) return Status::Ok();
+  std::vector<torch::Tensor> grads;
+  for (auto& p : optimizer.params()) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  return communicator_->AllReduce(grads, ReduceOp::kSum);
+}
+
+std::vector<AuxiliaryModule> Trainer::AuxiliaryModules() {
+  std::vector<AuxiliaryModule> aux;
+  if (critic_ && critic_optimizer_) aux.push_back({"critic", critic_.ptr().get(), critic_optimizer_.get()});
+  // The frozen reference is the policy as the stage began: a stage resumed midway must get
+  // that one back, not a copy of the resumed weights.
+  if (reference_) aux.push_back({"reference", reference_.ptr().get(), nullptr});
+  return aux;
+}
+
 int64_t Trainer::stage_step() const { return optimizer_ ? optimizer_->step() : 0; }
 
 Status Trainer::BeginStage(const StageTraining& config) {
@@ -43,6 +87,9 @@ Status Trainer::BeginStage(const StageTraining& config) {
   for (auto& p : policy_->parameters()) params.push_back(p);
   SCORCH_ASSIGN_OR_RETURN(optimizer_, Optimizer::Create(std::move(params), config.optimizer));
   reference_ = model::Policy(nullptr);
+  critic_ = model::Critic(nullptr);
+  critic_optimizer_.reset();
+  if (config.objective == Objective::kPpo) SCORCH_RETURN_IF_ERROR(BeginCritic());
   if (config.kl_beta > 0.0) {
     reference_ = model::Policy(policy_->config());
     torch::NoGradGuard no_grad;
@@ -90,6 +137,13 @@ StatusOr<std::vector<Trainer::Row>> Trainer::PrepareRows(const proto::TrainBatch
       row.sampler_logp.assign(t.logprobs.begin(), t.logprobs.end());
     }
     row.reward = s.reward;
+    if (!s.dense_rewards.empty()) {
+      if (s.dense_rewards.size() != t.token_ids.size()) {
+        return Status::InvalidArgument(where + ": dense_rewards has " + std::to_string(s.dense_rewards.size()) +
+                                       " entries for " + std::to_string(n) + " tokens");
+      }
+      row.dense_rewards = s.dense_rewards;
+    }
     row.prompt_id = t.prompt_id;
     rows.push_back(std::move(row));
   }
@@ -102,6 +156,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
   if (batch.samples.empty()) return metrics;
   SCORCH_ASSIGN_OR_RETURN(std::vector<Row> rows, PrepareRows(batch));
   const torch::Device device = policy_->parameters().front().device();
+  if (stage_.objective == Objective::kPpo) return StepPpo(std::move(rows));
 
   if (stage_.objective == Objective::kGrpo) {
     std::vector<double> rewards;
@@ -133,30 +188,14 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
   const auto ranges = MicroBatchRanges(static_cast<int64_t>(rows.size()), stage_.micro_batch_rows);
   auto micro_step = [&](int64_t m) -> StatusOr<LossResult> {
     const auto [begin, end] = ranges[static_cast<size_t>(m)];
-    const int64_t B = end - begin;
     int64_t T = 0;
     for (int64_t i = begin; i < end; ++i) T = std::max<int64_t>(T, static_cast<int64_t>(rows[i].tokens.size()));
-    auto ids = torch::zeros({B, T}, torch::kInt64);
-    auto attention = torch::zeros({B, T}, torch::kInt64);
-    auto mask = torch::zeros({B, T}, torch::kFloat32);
-    auto sampler = torch::zeros({B, T}, torch::kFloat32);
-    auto on_policy = torch::ones({B, 1}, torch::kFloat32);
-    auto advantages = torch::zeros({B}, torch::kFloat32);
-    for (int64_t b = 0; b < B; ++b) {
-      const Row& r = rows[static_cast<size_t>(begin + b)];
-      const auto n = static_cast<int64_t>(r.tokens.size());
-      ids[b].narrow(0, 0, n).copy_(torch::tensor(r.tokens, torch::kInt64));
-      attention[b].narrow(0, 0, n).fill_(1);
-      mask[b].narrow(0, 0, n).copy_(torch::tensor(r.mask, torch::kFloat32));
-      if (!r.sampler_logp.empty()) {
-        sampler[b].narrow(0, 0, n).copy_(torch::tensor(r.sampler_logp, torch::kFloat32));
-        on_policy[b][0] = 0.0f;
-      }
-      advantages[b] = static_cast<float>(r.advantage);
-    }
-    ids = ids.to(device);
-    attention = attention.to(device);
-    mask = mask.to(device);
+    trainer_internal::PaddedRows p = trainer_internal::PadRows(rows, begin, end, T, device);
+    auto advantages = torch::zeros({p.rows}, torch::kFloat32);
+    for (int64_t b = 0; b < p.rows; ++b) advantages[b] = static_cast<float>(rows[static_cast<size_t>(begin + b)].advantage);
+    const torch::Tensor& ids = p.ids;
+    const torch::Tensor& attention = p.attention;
+    const torch::Tensor& mask = p.mask;
     auto out = policy_->forward(ids, attention);
     SCORCH_ASSIGN_OR_RETURN(torch::Tensor logp, TokenLogProbs(out.logits, ids));
     torch::Tensor entropy;
@@ -174,8 +213,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
     }
     PolicyBatch pb;
     pb.logp = logp;
-    on_policy = on_policy.to(device);
-    pb.old_logp = (on_policy * logp.detach() + (1.0f - on_policy) * sampler.to(device)).detach();
+    pb.old_logp = (p.on_policy * logp.detach() + (1.0f - p.on_policy) * p.sampler_logp).detach();
     pb.advantages = advantages.to(device);
     pb.mask = mask;
     pb.entropy = entropy;
@@ -192,14 +230,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
   };
   SCORCH_ASSIGN_OR_RETURN(LossStats stats, AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step));
 
-  if (communicator_ != nullptr && communicator_->size() > 1) {
-    std::vector<torch::Tensor> grads;
-    for (auto& p : optimizer_->params()) {
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      grads.push_back(p.grad());
-    }
-    SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(grads, ReduceOp::kSum));
-  }
+  SCORCH_RETURN_IF_ERROR(AllReduceGradients(*optimizer_));
   auto stepped = optimizer_->Step();
   if (!stepped.ok()) {
     optimizer_->ZeroGrad();

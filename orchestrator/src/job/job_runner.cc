@@ -98,18 +98,17 @@ Status ValidateJob(const config::RunConfig& config) {
     const auto& s = config.stages[i];
     const std::string where = "stages[" + std::to_string(i) + "] (" + s.name + "): ";
     switch (s.kind) {
-      case StageKind::kPpo:
       case StageKind::kMdpo:
       case StageKind::kBon:
         return Status::Unimplemented(where + "the job loop does not run " +
                                      std::string(config::EnumNames<StageKind>::kValues[static_cast<int>(s.kind)].second) +
-                                     " stages yet (sft, collect, grpo and eval run)");
+                                     " stages yet (sft, collect, grpo, ppo and eval run)");
       default:
         break;
     }
-    if (s.max_staleness > 0) {
-      return Status::Unimplemented(where + "max_staleness > 0 (overlapping generation with training) is not "
-                                           "supported by the job loop yet; use 0");
+    if (s.max_staleness > 0 && s.kind != StageKind::kGrpo && s.kind != StageKind::kPpo) {
+      return Status::InvalidArgument(where + "max_staleness > 0 (overlapping generation with training) applies to "
+                                             "grpo and ppo stages only");
     }
     if (s.kind == StageKind::kCollect && s.protocol != "self_correct") {
       return Status::InvalidArgument(where + "a collect stage builds self-correction sets: protocol must be self_correct");
@@ -122,10 +121,10 @@ Status ValidateJob(const config::RunConfig& config) {
         return Status::InvalidArgument(where + "dataset \"" + s.dataset + "\" names no earlier collect stage");
       }
       if (s.kind != StageKind::kSft) return Status::InvalidArgument(where + "only sft stages read a collect stage's output");
-    } else if (s.dataset != "synthetic") {
-      return Status::Unimplemented(where + "dataset \"" + s.dataset +
-                                   "\": the job loop reads the synthetic task or a collect stage's output "
-                                   "(\"stage:<name>\"); JSONL prompt files are loaded by `scorch` tools only");
+    } else if (s.dataset != "synthetic" && s.kind == StageKind::kSft) {
+      return Status::InvalidArgument(where + "dataset \"" + s.dataset +
+                                     "\": an sft stage trains on the synthetic task's demonstrations or on a "
+                                     "collect stage's output (\"stage:<name>\"), not on a prompt set");
     }
   }
   return Status::Ok();
@@ -151,6 +150,7 @@ json JobRunner::StatusJson() const {
 
 Status JobRunner::Run(JobState state) {
   SCORCH_RETURN_IF_ERROR(ValidateJob(config_));
+  SCORCH_RETURN_IF_ERROR(LoadDatasets());  // every prompt set is checked before anything runs
   state_ = state;
   SCORCH_ASSIGN_OR_RETURN(metrics_, MetricsWriter::Open(run_.metrics_path()));
   if (metrics_->last_step() > state_.step) {
@@ -183,6 +183,7 @@ Status JobRunner::Run(JobState state) {
                                                                           : std::string())
                      << ")";
     const auto t0 = std::chrono::steady_clock::now();
+    SCORCH_RETURN_IF_ERROR(BeginStagePrompts(i));
     Status st = RunStage(i);
     if (!st.ok()) {
       return Status(st.code(), "stage " + stage.name + " (job step " + std::to_string(state_.step) +
@@ -205,6 +206,7 @@ Status JobRunner::RunStage(int index) {
     case StageKind::kCollect:
       return RunCollect(index);
     case StageKind::kGrpo:
+    case StageKind::kPpo:
       return RunRl(index);
     case StageKind::kEval:
       return RunEval(index);
@@ -214,9 +216,9 @@ Status JobRunner::RunStage(int index) {
 }
 
 proto::GenerateRequest JobRunner::Request(const config::StageConfig& stage, const Prompt& prompt, int64_t prompt_id,
-                                          int32_t sample_idx) const {
+                                          int32_t sample_idx, int64_t step) const {
   proto::GenerateRequest r;
-  r.step = state_.step + 1;
+  r.step = step >= 0 ? step : state_.step + 1;
   r.prompt_id = prompt_id;
   r.sample_idx = sample_idx;
   r.prompt_text = prompt.problem;

@@ -1,6 +1,7 @@
 // The job loop's stages: sft, collect, grpo, eval (see job_runner.h for what each does).
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <utility>
 
@@ -204,14 +205,36 @@ Status JobRunner::RunSft(int index) {
 // ---------------------------------------------------------------------------------------
 Status JobRunner::RunRl(int index) {
   const auto& stage = config_.stages[static_cast<size_t>(index)];
+  // Batches drawn ahead of training: with max_staleness k > 0 the next k batches are queued
+  // at the dispatcher before a step trains, so workers generate them (with weights at most k
+  // versions old) while the learner works. Each remembers the cursor after its prompts: the
+  // job state (checkpoints) only ever counts consumed batches, so a resume redraws the
+  // prompts of batches that were in flight, in the same order.
+  struct Ahead {
+    std::vector<proto::GenerateRequest> requests;
+    PromptCursorState cursor_after;
+  };
+  std::deque<Ahead> ahead;
+  int64_t drawn_steps = state_.stage_step;  // stage steps whose prompts have been drawn
+  auto draw = [&]() {
+    Ahead a;
+    const int64_t step = state_.step + 1 + static_cast<int64_t>(ahead.size());
+    for (int p = 0; p < stage.batch_prompts; ++p) {
+      const auto [idx, prompt] = NextTrainPrompt(index);
+      for (int s = 0; s < stage.samples_per_prompt; ++s) a.requests.push_back(Request(stage, prompt, idx, s, step));
+    }
+    a.cursor_after = cursor_->state();
+    ahead.push_back(std::move(a));
+    ++drawn_steps;
+  };
   while (state_.stage_step < stage.steps) {
     const auto t0 = Clock::now();
-    std::vector<proto::GenerateRequest> requests;
-    for (int p = 0; p < stage.batch_prompts; ++p) {
-      const int64_t idx = cursor_->Next();
-      const Prompt prompt = task_->Get(Split::kTrain, idx);
-      for (int s = 0; s < stage.samples_per_prompt; ++s) requests.push_back(Request(stage, prompt, idx, s));
-    }
+    while (drawn_steps < stage.steps && static_cast<int64_t>(ahead.size()) < 1 + stage.max_staleness) draw();
+    // Queue the look-ahead batches now: they are generated while this step grades and trains.
+    for (size_t i = 1; i < ahead.size(); ++i) SCORCH_RETURN_IF_ERROR(dispatcher_.Submit(ahead[i].requests));
+    Ahead current = std::move(ahead.front());
+    ahead.pop_front();
+    std::vector<proto::GenerateRequest> requests = std::move(current.requests);
     json metrics = json::object();
     SCORCH_ASSIGN_OR_RETURN(std::vector<Graded> graded, GenerateAndGrade(std::move(requests), &metrics));
     std::vector<EvalRecord> records;
@@ -242,7 +265,8 @@ Status JobRunner::RunRl(int index) {
     PutSummary(Summarize(records), &metrics);
     ++state_.step;
     ++state_.stage_step;
-    state_.cursor = cursor_->state();
+    state_.cursor = current.cursor_after;
+    metrics["staleness/lookahead"] = static_cast<double>(ahead.size());
     if (state_.stage_step == 1 || state_.stage_step % 10 == 0 || state_.stage_step == stage.steps) {
       WriteRollouts(graded, 16);
     }
@@ -263,9 +287,11 @@ Status JobRunner::RunEval(int index) {
     const auto t0 = Clock::now();
     std::vector<proto::GenerateRequest> requests;
     for (int p = 0; p < stage.batch_prompts; ++p, ++next_problem) {
-      const Prompt prompt = task_->Get(Split::kEval, next_problem);
-      for (int s = 0; s < stage.samples_per_prompt; ++s) requests.push_back(Request(stage, prompt, next_problem, s));
+      const std::optional<Prompt> prompt = EvalPrompt(index, next_problem);
+      if (!prompt) break;  // the end of the stage's JSONL set
+      for (int s = 0; s < stage.samples_per_prompt; ++s) requests.push_back(Request(stage, *prompt, next_problem, s));
     }
+    if (requests.empty()) break;
     json metrics = json::object();
     SCORCH_ASSIGN_OR_RETURN(std::vector<Graded> graded, GenerateAndGrade(std::move(requests), &metrics));
     std::vector<EvalRecord> step_records;
@@ -305,8 +331,8 @@ Status JobRunner::RunCollect(int index) {
     std::vector<proto::GenerateRequest> requests;
     std::map<int64_t, Prompt> prompts;
     for (int p = 0; p < stage.batch_prompts; ++p) {
-      const int64_t idx = cursor_->Next();
-      prompts[idx] = task_->Get(Split::kTrain, idx);
+      const auto [idx, prompt] = NextTrainPrompt(index);
+      prompts[idx] = prompt;
       for (int s = 0; s < stage.samples_per_prompt; ++s) {
         auto r = Request(stage, prompts[idx], idx, s);
         r.forced_verdict = proto::Verdict::kWrong;  // §2.1 step 3: every attempt is told it is wrong

@@ -6,6 +6,8 @@
 //   optimizer.pt    AdamW moments and step counts + our optimiser step (Optimizer::Save);
 //                   the schedule is a pure function of that step and the config
 //   rng.pt          the default CPU generator's state
+//   aux/<name>/     one folder per auxiliary module of the stage (the PPO critic, the frozen
+//                   KL/DPO reference): the module in the HF layout + optimizer.pt if it trains
 //   MANIFEST.json   written by CommitCheckpoint; `extra` holds LearnerCheckpointInfo
 //
 // Who calls: rank 0 of the data-parallel group writes (all ranks hold the same weights and
@@ -20,6 +22,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "scorch/common/status.h"
@@ -39,21 +43,31 @@ struct LearnerCheckpointInfo {
   static StatusOr<LearnerCheckpointInfo> FromJson(const nlohmann::json& j);
 };
 
+// A module of the stage besides the policy and, if it trains, its optimiser; borrowed.
+struct AuxiliaryModule {
+  std::string name;  // folder name under aux/: [a-z0-9_-]+
+  torch::nn::Module* module = nullptr;
+  Optimizer* optimizer = nullptr;  // null: weights only (a frozen module)
+};
+
 struct LearnerCheckpointOptions {
   torch::Dtype dtype = torch::kFloat32;  // weights on disk; float32 keeps resume bitwise
   int keep_last = 3;                     // complete checkpoints kept (0 = all)
 };
 
-// Writes a checkpoint of `module` (+ `config`), `optimizer` and the CPU RNG into
-// `checkpoints_dir`/step-<info.step>. Returns the final folder.
+// Writes a checkpoint of `module` (+ `config`), `optimizer`, the auxiliary modules and the
+// CPU RNG into `checkpoints_dir`/step-<info.step>. Returns the final folder.
 StatusOr<std::filesystem::path> SaveLearnerCheckpoint(const std::filesystem::path& checkpoints_dir,
                                                       torch::nn::Module& module, const model::ModelConfig& config,
                                                       Optimizer& optimizer, const LearnerCheckpointInfo& info,
-                                                      const LearnerCheckpointOptions& options = {});
+                                                      const LearnerCheckpointOptions& options = {},
+                                                      const std::vector<AuxiliaryModule>& aux = {});
 
 // Verifies `checkpoint_dir` against its manifest, then restores module weights, optimiser
-// state and the CPU RNG. Returns the stored info.
+// state, every auxiliary module named in `aux` (NotFound when the checkpoint lacks one; a
+// checkpoint's extra aux folders are ignored) and the CPU RNG. Returns the stored info.
 StatusOr<LearnerCheckpointInfo> LoadLearnerCheckpoint(const std::filesystem::path& checkpoint_dir,
-                                                      torch::nn::Module& module, Optimizer& optimizer);
+                                                      torch::nn::Module& module, Optimizer& optimizer,
+                                                      const std::vector<AuxiliaryModule>& aux = {});
 
 }  // namespace scorch::learner

@@ -15,7 +15,13 @@
 //      an older one uses the log-probs the rollout worker recorded (exact at temperature 1).
 //   5. KL to the reference (the policy frozen at BeginStage) when kl_beta > 0: in the loss and
 //      reported as k1/k2/k3; entropy is always reported.
-// Objectives: sft and grpo. Other stage kinds are refused with Unimplemented naming them.
+// Objectives: sft, grpo and ppo (trainer_ppo.cc): PPO trains a critic (model::Critic, its
+// trunk copied from the policy at BeginStage, value head zero) with its own AdamW beside the
+// policy; the terminal reward sits on each row's last trained token (plus any dense_rewards the
+// sample carries), the KL penalty to the reference is folded into the per-token reward
+// (β = kl_beta), GAE gives advantages (whitened over the whole batch) and returns, and one
+// step updates policy (clipped surrogate) and critic (clipped value loss) together. The critic is checkpointed beside the policy
+// (AuxiliaryModules).
 //
 // Each stage starts with BeginStage: a fresh AdamW with the stage's schedule (warmup + cosine
 // over the stage's steps). Resume: BeginStage, then LoadCheckpoint.
@@ -38,13 +44,22 @@
 #include "scorch/common/proto/rollout_messages.h"
 #include "scorch/common/status.h"
 #include "scorch/learner/communicator.h"
+#include "scorch/learner/learner_checkpoint.h"
 #include "scorch/learner/losses.h"
 #include "scorch/learner/optimizer.h"
 #include "scorch/model/policy.h"
 
 namespace scorch::learner {
 
-enum class Objective { kSft, kGrpo };
+enum class Objective { kSft, kGrpo, kPpo };
+
+struct PpoTraining {
+  OptimizerConfig critic_optimizer;  // the critic's AdamW (lr, schedule as the policy's)
+  double gamma = 1.0;                // GAE γ, λ (ALGORITHMS §4.2: SRR and Demystify use 1, 1)
+  double lambda = 1.0;
+  double value_clip = 0.2;           // <= 0: no value clipping
+  bool whiten_advantages = true;
+};
 
 struct StageTraining {
   std::string stage;                 // stage name (checkpoints, logs)
@@ -55,6 +70,7 @@ struct StageTraining {
   KlEstimator kl_estimator = KlEstimator::kK3;
   GrpoOptions grpo;                  // clip range, aggregation (beta is set from kl_beta)
   GroupAdvantageOptions advantages;
+  PpoTraining ppo;                   // objective kPpo only
 };
 
 class Trainer {
@@ -77,18 +93,29 @@ class Trainer {
   void set_version(int64_t v) { version_ = v; }
 
   model::Policy& policy() { return policy_; }
+  // The stage's modules besides the policy, for checkpoints: the PPO critic (with its
+  // optimizer) and the frozen reference (kl_beta > 0), saved and restored with the policy so a
+  // resume is exact. Empty for sft and for grpo without KL.
+  std::vector<AuxiliaryModule> AuxiliaryModules();
   Optimizer* optimizer() { return optimizer_.get(); }
   const StageTraining& stage() const { return stage_; }
 
- private:
+ // One prepared training sequence (defined in src/train/trainer_internal.h).
   struct Row;
+
+ private:
   StatusOr<std::vector<Row>> PrepareRows(const proto::TrainBatch& batch) const;
+  StatusOr<std::map<std::string, double>> StepPpo(std::vector<Row> rows);  // trainer_ppo.cc
+  Status BeginCritic();                                                  // trainer_ppo.cc
+  Status AllReduceGradients(Optimizer& optimizer);
 
   model::Policy policy_;
   Communicator* communicator_;
   StageTraining stage_;
   std::unique_ptr<Optimizer> optimizer_;
   model::Policy reference_{nullptr};
+  model::Critic critic_{nullptr};              // kPpo only
+  std::unique_ptr<Optimizer> critic_optimizer_;
   int64_t version_ = 0;
 };
 

@@ -135,6 +135,13 @@ class Dispatcher {
   StatusOr<std::vector<proto::Trajectory>> Generate(std::vector<proto::GenerateRequest> requests,
                                                     GenerateStats* stats = nullptr);
 
+  // Queues `requests` as work items without waiting: workers are leased them while later calls
+  // pump (a Train, another Generate), and their results are kept until a Generate asks for the
+  // same keys — how the job loop overlaps generating the next batch with training (max_staleness
+  // > 0). Checks like Generate (InvalidArgument, nothing queued); an item already queued or
+  // leased is left as it is.
+  Status Submit(std::vector<proto::GenerateRequest> requests);
+
   // See the file comment.
   StatusOr<LearnerReply> Train(const proto::TrainBatch& batch);
 

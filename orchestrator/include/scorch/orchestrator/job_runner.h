@@ -11,10 +11,19 @@
 //            sample (a right a¹ goes to D2 or D3 with equal odds). Output: data/<stage>.jsonl.
 //   grpo     per step: batch_prompts × samples_per_prompt trajectories under the stage's protocol,
 //            graded (reward = the reward service's scalar), one learner step, new weights.
+//            With max_staleness k > 0 the next k batches are queued before a step trains, so
+//            generation overlaps training and a trajectory lags the trained policy by <= k
+//            versions (the learner then uses the worker's recorded log-probs as π_old).
+//   ppo      as grpo (any samples_per_prompt); the learner trains a critic beside the policy
+//            and uses GAE advantages instead of group-normalised ones (learner/trainer.h).
 //   eval     held-out problems (the task's eval split), every metric of ALGORITHMS §6, written to
 //            eval/NN-<stage>.json and printed as a table; at the end of the job all eval stages
 //            are printed side by side.
-// ppo, mdpo and bon stages are refused up front (Unimplemented, naming the stage).
+// Prompts: grpo, ppo, collect and eval stages read the synthetic task (dataset "synthetic") or
+// a JSONL prompt set (dataset: a path; dataset.h), loaded and checked when Run starts, so a
+// bad line (file:line named) fails the job before any stage runs, or, with
+// job.skip_bad_dataset_lines, is skipped and counted in the log (job_prompts.cc).
+// mdpo and bon stages are refused up front (Unimplemented, naming the stage).
 //
 // Every step appends one line to metrics.jsonl (global step, stage, stage_step, the stage's
 // metrics and time split), the same scalars to TensorBoard event files under events/, and one
@@ -30,6 +39,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,11 +106,20 @@ class JobRunner {
   Status RunRl(int index);
   Status RunEval(int index);
 
+  // Stage prompts (job_prompts.cc): the synthetic task's train split through the job's cursor,
+  // or the stage's JSONL prompt set through the stage's own shuffled cursor.
+  Status LoadDatasets();
+  Status BeginStagePrompts(int index);
+  std::pair<int64_t, Prompt> NextTrainPrompt(int index);
+  // Held-out problem `i` of an eval stage (nullopt past the end of a JSONL set).
+  std::optional<Prompt> EvalPrompt(int index, int64_t i) const;
+
   // Generates and grades `requests`.
   StatusOr<std::vector<Graded>> GenerateAndGrade(std::vector<proto::GenerateRequest> requests,
                                                  nlohmann::json* metrics);
+  // A request for global step `step` (default: the next step, state_.step + 1).
   proto::GenerateRequest Request(const config::StageConfig& stage, const Prompt& prompt, int64_t prompt_id,
-                                 int32_t sample_idx) const;
+                                 int32_t sample_idx, int64_t step = -1) const;
   // Sends a batch to the learner (with the job state when a checkpoint is due); merges the
   // learner's metrics into `metrics` and forwards the new weights to the workers.
   Status Train(proto::TrainBatch batch, bool checkpoint, nlohmann::json* metrics);
@@ -125,6 +144,8 @@ class JobRunner {
   std::unique_ptr<TfEventsWriter> events_;  // the same scalars for TensorBoard
   JobState state_;
   std::unique_ptr<PromptCursor> cursor_;
+  std::map<int, std::unique_ptr<PromptDataset>> datasets_;  // stage index -> its JSONL prompt set
+  std::unique_ptr<PromptCursor> stage_cursor_;              // the running stage's, over its JSONL set
   std::vector<std::pair<std::string, EvalSummary>> evals_;
   std::atomic<bool> stop_requested_{false};
   mutable std::mutex status_mu_;

@@ -31,6 +31,7 @@ struct JobConfig {
   std::string runs_dir = "runs";   // parent folder of run directories
   int64_t seed = 1234;             // master seed; every RNG in the job derives from it
   int threads = 0;                 // LibTorch intra-op threads per process (0 = all CPUs)
+  bool skip_bad_dataset_lines = false;  // JSONL prompt sets: skip and count bad lines (false: fail)
 
   template <class V>
   void VisitFields(V& v) {
@@ -40,6 +41,8 @@ struct JobConfig {
             Range<int64_t>{0, INT64_MAX});
     v.Field("threads", &threads, "LibTorch threads per process (0 = all online CPUs)",
             Range<int>{0, 1024});
+    v.Field("skip_bad_dataset_lines", &skip_bad_dataset_lines,
+            "JSONL prompt sets: skip bad lines and count them (false: the first bad line fails the job)");
   }
   Status Validate() const;
 };
@@ -79,7 +82,7 @@ struct StageConfig {
   int batch_prompts = 8;                // prompts per step
   int samples_per_prompt = 1;           // trajectories per prompt (GRPO group size)
   std::string protocol = "single_turn"; // single_turn | self_correct | two_turn | post_completion
-  std::string dataset = "synthetic";    // "synthetic" or a JSONL path
+  std::string dataset = "synthetic";    // "synthetic", "stage:<collect stage>" or a JSONL path
   double lr = 1e-5;                     // peak learning rate
   int64_t warmup_steps = 0;             // linear lr warmup (steps)
   double temperature = -1.0;            // sampling temperature (-1 = rollout.temperature; 0 = greedy)
@@ -190,6 +193,13 @@ struct LearnerConfig {
   int64_t checkpoint_every = 50;    // optimizer steps between checkpoints (0: stage ends only)
   int keep_checkpoints = 2;         // complete checkpoints kept
   std::string weights_transport = "shared";  // shared (embedded) | file
+  // PPO (ALGORITHMS §4.2): a critic (a copy of the policy's trunk + a value head) trained
+  // beside the policy; the stage's kl_beta is the per-token KL penalty folded into the reward.
+  double ppo_critic_lr = 0.0;       // critic peak lr (0: 10 x the stage lr, SRR's ratio)
+  double ppo_gamma = 1.0;           // GAE discount
+  double ppo_lambda = 1.0;          // GAE lambda
+  double ppo_value_clip = 0.2;      // value clip around the sampling-time value (<= 0: off)
+  bool ppo_whiten_advantages = true;  // whiten advantages over the batch's trained tokens
   template <class V>
   void VisitFields(V& v) {
     v.Field("micro_batch_rows", &micro_batch_rows, "sequences per forward/backward pass", Range<int>{1, 1 << 20});
@@ -206,6 +216,12 @@ struct LearnerConfig {
             Range<int64_t>{0, 100000000});
     v.Field("keep_checkpoints", &keep_checkpoints, "complete checkpoints kept", Range<int>{1, 1000});
     v.Field("weights_transport", &weights_transport, "shared (same process) | file");
+    v.Field("ppo_critic_lr", &ppo_critic_lr, "PPO critic peak lr (0: 10 x the stage lr)", Range<double>{0.0, 1.0});
+    v.Field("ppo_gamma", &ppo_gamma, "PPO: GAE discount gamma", Range<double>{0.0, 1.0});
+    v.Field("ppo_lambda", &ppo_lambda, "PPO: GAE lambda", Range<double>{0.0, 1.0});
+    v.Field("ppo_value_clip", &ppo_value_clip, "PPO: value clip around the sampling-time value (<= 0: off)",
+            Range<double>{-1.0, 1e6});
+    v.Field("ppo_whiten_advantages", &ppo_whiten_advantages, "PPO: whiten advantages over the batch");
   }
   Status Validate() const;
 };
