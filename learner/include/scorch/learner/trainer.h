@@ -15,7 +15,14 @@
 //      an older one uses the log-probs the rollout worker recorded (exact at temperature 1).
 //   5. KL to the reference (the policy frozen at BeginStage) when kl_beta > 0: in the loss and
 //      reported as k1/k2/k3; entropy is always reported.
-// Objectives: sft and grpo. Other stage kinds are refused with Unimplemented naming them.
+// Objectives: sft, grpo and mdpo. M-DPO (ALGORITHMS §4.3, trainer_mdpo.cc) takes a batch of
+// preference pairs (TrainSample::pair_index / pair_chosen, two samples per pair sharing
+// (x, a¹)): ℓ(τ) = Σ (log π − log π_ref) over the model-written tokens after the pair's common
+// prefix (MdpoMask), π_ref = the policy frozen at BeginStage, MdpoLoss with the whole batch's
+// pair count (and chosen-token count for the NLL term) as normalisers across micro-batches of
+// micro_batch_rows/2 pairs. Metrics: loss, mdpo/reward_accuracy, mdpo/margin,
+// mdpo/reward_chosen, mdpo/reward_rejected, mdpo/nll, mdpo/pairs, tokens, lr, grad_norm. A
+// batch without pairs (or with a pair that does not share its a¹ tokens) is InvalidArgument.
 //
 // Each stage starts with BeginStage: a fresh AdamW with the stage's schedule (warmup + cosine
 // over the stage's steps). Resume: BeginStage, then LoadCheckpoint.
@@ -44,7 +51,7 @@
 
 namespace scorch::learner {
 
-enum class Objective { kSft, kGrpo };
+enum class Objective { kSft, kGrpo, kMdpo };
 
 struct StageTraining {
   std::string stage;                 // stage name (checkpoints, logs)
@@ -55,6 +62,7 @@ struct StageTraining {
   KlEstimator kl_estimator = KlEstimator::kK3;
   GrpoOptions grpo;                  // clip range, aggregation (beta is set from kl_beta)
   GroupAdvantageOptions advantages;
+  MdpoOptions mdpo;                  // eta, nll_coef (normalisers are set per batch)
 };
 
 class Trainer {
@@ -62,7 +70,8 @@ class Trainer {
   // `communicator` may be null (one process); it must outlive the Trainer.
   Trainer(model::Policy policy, Communicator* communicator = nullptr);
 
-  // Starts `config.stage`: a fresh optimizer and, if kl_beta > 0, a frozen reference copy.
+  // Starts `config.stage`: a fresh optimizer and, if kl_beta > 0 or the objective is mdpo, a
+// frozen reference copy of the current policy.
   Status BeginStage(const StageTraining& config);
 
   // One optimizer step on `batch` (see the file comment). Returns the step's metrics:
@@ -83,6 +92,13 @@ class Trainer {
  private:
   struct Row;
   StatusOr<std::vector<Row>> PrepareRows(const proto::TrainBatch& batch) const;
+  // The M-DPO step (trainer_mdpo.cc).
+  StatusOr<std::map<std::string, double>> StepMdpo(const proto::TrainBatch& batch);
+  // Sums `value` over data-parallel ranks (itself with one process).
+  StatusOr<double> SumOverRanks(double value) const;
+  // All-reduces the accumulated gradients, takes the optimizer step and bumps the version;
+  // returns lr and grad_norm (the gradients are cleared on failure).
+  StatusOr<StepResult> ApplyGradients();
 
   model::Policy policy_;
   Communicator* communicator_;
