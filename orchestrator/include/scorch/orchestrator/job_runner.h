@@ -11,10 +11,21 @@
 //            sample (a right a¹ goes to D2 or D3 with equal odds). Output: data/<stage>.jsonl.
 //   grpo     per step: batch_prompts × samples_per_prompt trajectories under the stage's protocol,
 //            graded (reward = the reward service's scalar), one learner step, new weights.
+//   mdpo     per step (job_mdpo.cc): batch_prompts × samples_per_prompt first attempts a¹ under the
+//            stage's protocol (self_correct or two_turn), each replayed with its seed (same a¹)
+//            mdpo_continuations times after a forced "wrong" verdict, with distinct continuation
+//            seeds, and once after a forced "correct" one; graded, they give (preferred ≻
+//            rejected) pairs sharing (x, a¹) from the sets in mdpo_sets (ALGORITHMS §2.3,
+//            mdpo_pairs.h), which train one M-DPO learner step (η = mdpo_eta, NLL weight
+//            mdpo_nll_coef). Prompts without a pair are counted; a step without any pair takes
+//            no learner step but is still logged. Metrics: mdpo/pairs, mdpo/pairs_d1..d3,
+//            mdpo/prompts_without_pairs, mdpo/ambiguous_left_out, mdpo/replay_mismatch, the
+//            accuracy summary (its verdicts are the forced ones), reward/mean and the learner's
+//            DPO statistics (mdpo/reward_accuracy, mdpo/margin, ...).
 //   eval     held-out problems (the task's eval split), every metric of ALGORITHMS §6, written to
 //            eval/NN-<stage>.json and printed as a table; at the end of the job all eval stages
 //            are printed side by side.
-// ppo, mdpo and bon stages are refused up front (Unimplemented, naming the stage).
+// ppo and bon stages are refused up front (Unimplemented, naming the stage).
 //
 // Every step appends one line to metrics.jsonl (global step, stage, stage_step, the stage's
 // metrics and time split), the same scalars to TensorBoard event files under events/, and one
@@ -94,6 +105,7 @@ class JobRunner {
   Status RunSft(int index);
   Status RunCollect(int index);
   Status RunRl(int index);
+  Status RunMdpo(int index);
   Status RunEval(int index);
 
   // Generates and grades `requests`.
