@@ -58,6 +58,10 @@ StatusOr<learner::StageTraining> StageTrainingOf(const RunConfig& config, const 
       t.objective = learner::Objective::kGrpo;
     } else if (s.kind == StageKind::kPpo) {
       t.objective = learner::Objective::kPpo;
+    } else if (s.kind == StageKind::kMdpo) {
+      t.objective = learner::Objective::kMdpo;
+      t.mdpo.eta = s.mdpo_eta;
+      t.mdpo.nll_coef = s.mdpo_nll_coef;
     } else {
       return Status::InvalidArgument("stage " + name + " does not train the policy");
     }

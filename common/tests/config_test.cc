@@ -105,6 +105,35 @@ TEST(ConfigTest, YamlSyntaxErrorHasLocation) {
   EXPECT_THAT(e, HasSubstr("YAML syntax error"));
 }
 
+TEST(ConfigTest, MdpoStageFieldsHaveDefaultsAndAreChecked) {
+  auto c = ParseRunConfig("stages:\n  - {name: m, kind: mdpo, protocol: self_correct}\n"
+                          "  - {name: n, kind: mdpo, protocol: two_turn, mdpo_sets: [d3, d1], mdpo_eta: 0.5,"
+                          " mdpo_nll_coef: 0.2, mdpo_continuations: 3}\n",
+                          "job.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->stages[0].mdpo_sets, (std::vector<std::string>{"d1", "d2", "d3"}));
+  EXPECT_DOUBLE_EQ(c->stages[0].mdpo_eta, 0.1);
+  EXPECT_DOUBLE_EQ(c->stages[0].mdpo_nll_coef, 0.0);
+  EXPECT_EQ(c->stages[0].mdpo_continuations, 2);
+  EXPECT_EQ(c->stages[1].mdpo_sets, (std::vector<std::string>{"d3", "d1"}));
+  EXPECT_DOUBLE_EQ(c->stages[1].mdpo_eta, 0.5);
+  EXPECT_DOUBLE_EQ(c->stages[1].mdpo_nll_coef, 0.2);
+  EXPECT_EQ(c->stages[1].mdpo_continuations, 3);
+  auto again = ParseRunConfig(ResolvedConfigYaml(*c), "resolved.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->stages[1].mdpo_sets, (std::vector<std::string>{"d3", "d1"}));
+
+  const std::string head = "stages:\n  - {name: m, kind: mdpo, protocol: self_correct, ";
+  EXPECT_THAT(ErrorOf(head + "mdpo_sets: [d1, d4]}\n"), HasSubstr("mdpo_sets[1]: \"d4\" is not one of d1, d2, d3"));
+  EXPECT_THAT(ErrorOf(head + "mdpo_sets: [d2, d2]}\n"), HasSubstr("mdpo_sets[1]: \"d2\" is listed twice"));
+  EXPECT_THAT(ErrorOf(head + "mdpo_sets: []}\n"), HasSubstr("mdpo_sets is empty"));
+  EXPECT_THAT(ErrorOf(head + "mdpo_eta: 0}\n"), HasSubstr("mdpo_eta"));
+  EXPECT_THAT(ErrorOf(head + "mdpo_nll_coef: -1}\n"), HasSubstr("mdpo_nll_coef"));
+  EXPECT_THAT(ErrorOf(head + "mdpo_continuations: 0}\n"), HasSubstr("mdpo_continuations"));
+  EXPECT_THAT(ErrorOf("stages:\n  - {name: m, kind: mdpo, protocol: single_turn}\n"),
+              HasSubstr("stages[0]: an mdpo stage builds self-correction pairs: protocol must be self_correct or two_turn"));
+}
+
 TEST(ConfigOverrideTest, SetsNestedScalarsListsAndCreatesSections) {
   auto c = ParseRunConfig("job: {name: a}\nstages:\n  - {name: s1}\n", "job.yaml",
                           {"job.seed=99", "stages.0.steps=5", "logging.level=warning",

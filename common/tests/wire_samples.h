@@ -67,6 +67,7 @@ inline GenerateRequest SampleGenerateRequest() {
   g.sampling.top_k = 50;
   g.sampling.max_new_tokens = 2048;
   g.sampling.seed = 0xdead'beef'cafeULL;
+  g.sampling.continuation_seed = 0x5eed'0000'0001ULL;
   g.sampling.stop_strings = {"<|im_end|>", "</answer>"};
   g.sampling.stop_token_ids = {151645, 151643};
   g.forced_verdict = Verdict::kWrong;
@@ -127,6 +128,26 @@ inline TrainBatch SampleTrainBatch() {
     s.reward = 1.0 - i;
     s.reward_components = {{"correct", 1.0 - i}};
     if (i == 1) s.dense_rewards.assign(s.trajectory.token_ids.size(), 0.125f);
+    b.samples.push_back(s);
+  }
+  return b;
+}
+
+// An M-DPO batch: two pairs over one prompt (the sides of a pair share (x, a¹)); pair 0's
+// chosen side comes second, so the order of the samples carries no meaning.
+inline TrainBatch SampleMdpoTrainBatch() {
+  TrainBatch b;
+  b.step = 10;
+  b.stage = "mdpo";
+  const int32_t pair_of[4] = {1, 0, 0, 1};
+  const bool chosen_of[4] = {true, false, true, false};
+  for (int i = 0; i < 4; ++i) {
+    TrainSample s;
+    s.trajectory = SampleTrajectory(16 + 8 * (i % 2));
+    s.trajectory.sample_idx = i;
+    s.reward = chosen_of[i] ? 1.0 : 0.0;
+    s.pair_index = pair_of[i];
+    s.pair_chosen = chosen_of[i];
     b.samples.push_back(s);
   }
   return b;

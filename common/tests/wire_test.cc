@@ -85,6 +85,63 @@ TEST(WireTest, OptionalFieldsAbsentStayAbsent) {
   }
 }
 
+TEST(WireTest, UnsetContinuationSeedAndUnpairedSamplesLeaveNoFields) {
+  GenerateRequest g = testing::SampleGenerateRequest();
+  EXPECT_TRUE(json::from_msgpack(Encode(g))["body"]["sampling"].contains("continuation_seed"));
+  g.sampling.continuation_seed.reset();
+  const std::string bytes = Encode(g);
+  EXPECT_FALSE(json::from_msgpack(bytes)["body"]["sampling"].contains("continuation_seed"));
+  auto decoded = DecodeMessage(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(*decoded == Message(g));
+  const json sample = json::from_msgpack(Encode(testing::SampleTrainBatch()))["body"]["samples"][0];
+  EXPECT_FALSE(sample.contains("pair_index"));
+  EXPECT_FALSE(sample.contains("pair_chosen"));
+}
+
+TEST(WireTest, PairedSamplesRoundTripWithTheirPairFields) {
+  const TrainBatch b = testing::SampleMdpoTrainBatch();
+  const std::string bytes = Encode(b);
+  const json samples = json::from_msgpack(bytes)["body"]["samples"];
+  EXPECT_EQ(samples[0]["pair_index"], 1);
+  EXPECT_EQ(samples[0]["pair_chosen"], true);
+  EXPECT_EQ(samples[1]["pair_chosen"], false);
+  auto decoded = DecodeMessage(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const auto& got = std::get<TrainBatch>(*decoded);
+  ASSERT_EQ(got.samples.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(got.samples[i].pair_index, b.samples[i].pair_index) << i;
+    EXPECT_EQ(got.samples[i].pair_chosen, b.samples[i].pair_chosen) << i;
+  }
+  EXPECT_TRUE(got == b);
+}
+
+TEST(WireTest, MalformedPairsAreRefusedByName) {
+  const Message b = testing::SampleMdpoTrainBatch();
+  ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][2].erase("pair_index"); }),
+              StatusCode::kInvalidArgument,
+              "TrainBatch.samples[2].pair_index: unset, but other samples of the batch are paired");
+  ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][1]["pair_index"] = 2; }),
+              StatusCode::kInvalidArgument, "TrainBatch.samples[1].pair_index: 2 is not below the 2 pairs");
+  ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][3]["pair_chosen"] = true; }),
+              StatusCode::kInvalidArgument, "pair 1 has 2 chosen and 0 rejected samples");
+  ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][2]["trajectory"]["prompt_id"] = 7; }),
+              StatusCode::kInvalidArgument,
+              "TrainBatch.samples[2].trajectory.prompt_id: 7 differs from the prompt 3456 of the other side of pair 0");
+  ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][0]["mask_rule"] = "srr_d1"; }),
+              StatusCode::kInvalidArgument, "TrainBatch.samples[0].mask_rule: a paired (M-DPO) sample takes no mask rule");
+  ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][0]["pair_index"] = -3; }),
+              StatusCode::kInvalidArgument, "TrainBatch.samples[0].pair_index: -3 is below -1");
+  ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][0].erase("pair_chosen"); }),
+              StatusCode::kInvalidArgument, "pair_chosen");
+  TrainBatch encode_side = testing::SampleMdpoTrainBatch();
+  encode_side.samples.pop_back();
+  auto encoded = EncodeMessage(encode_side);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_THAT(encoded.status().message(), HasSubstr("pair_index: 1 is not below the 1 pairs that 3 samples make"));
+}
+
 TEST(WireTest, ExtremeValuesRoundTrip) {
   Trajectory t = testing::SampleTrajectory(8);
   t.lease_id = UINT64_MAX;

@@ -27,7 +27,10 @@ Episode::Episode(const proto::GenerateRequest& request, const model::Tokenizer& 
 
 uint64_t Episode::SeedFor(int32_t g) const {
   if (g == 0) return request_.sampling.seed;
-  uint64_t x = request_.sampling.seed + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(g);
+  // A continuation seed replaces the request seed for every later generation only: a¹ stays
+  // the request seed's, the rest of the trajectory is the continuation seed's.
+  const uint64_t base = request_.sampling.continuation_seed.value_or(request_.sampling.seed);
+  uint64_t x = base + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(g);
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);

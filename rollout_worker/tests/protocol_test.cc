@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
+
 #include "scorch/common/proto/message.h"
 #include "scorch/model/chat_template.h"
 #include "scorch/rollout/rollout_engine.h"
@@ -355,6 +359,45 @@ TEST_F(ProtocolTest, SameSeedSameTrajectoryInAnyBatch) {
     }
   }
   EXPECT_EQ(found, 1);
+}
+
+TEST_F(ProtocolTest, ContinuationSeedKeepsTheFirstAttemptAndChangesTheRest) {
+  // M-DPO pairs share (x, a¹): the same request seed with different continuation seeds must
+  // reproduce a¹ token for token and sample different continuations after it.
+  auto make = [&](std::optional<uint64_t> continuation, int32_t sample_idx) {
+    auto r = Request("self_correct");
+    r.sample_idx = sample_idx;
+    r.sampling.temperature = 1.0f;
+    r.sampling.top_k = 30;
+    r.sampling.seed = 11;
+    r.sampling.continuation_seed = continuation;
+    r.sampling.max_new_tokens = 400;
+    r.sampling.stop_strings = {"e"};
+    r.forced_verdict = Verdict::kWrong;
+    return r;
+  };
+  auto out = Run({}, {make(std::nullopt, 0), make(501, 1), make(502, 2), make(501, 3)}, {}, 2);
+  ASSERT_EQ(out.size(), 4u);
+  std::map<int32_t, proto::Trajectory> by_idx;
+  for (const auto& e : out) by_idx[e.trajectory.sample_idx] = e.trajectory;
+  auto a1_end = [](const proto::Trajectory& t) {
+    for (const auto& s : t.segments) {
+      if (s.kind == SegmentKind::kAttempt && s.turn == 0) return s.end;
+    }
+    return 0;
+  };
+  const auto& base = by_idx[0];
+  ASSERT_GT(a1_end(base), 0);
+  ASSERT_GE(base.finish_reasons.size(), 2u) << "the forced-wrong trajectory must have an a²";
+  for (int i = 1; i < 4; ++i) {
+    const auto& t = by_idx[i];
+    ASSERT_EQ(a1_end(t), a1_end(base)) << i;
+    EXPECT_TRUE(std::equal(base.token_ids.begin(), base.token_ids.begin() + a1_end(base), t.token_ids.begin())) << i;
+  }
+  // Different continuation seeds give different continuations; the same one gives the same.
+  EXPECT_NE(by_idx[1].token_ids, base.token_ids);
+  EXPECT_NE(by_idx[1].token_ids, by_idx[2].token_ids);
+  EXPECT_EQ(by_idx[1].token_ids, by_idx[3].token_ids);
 }
 
 TEST_F(ProtocolTest, BadRequestsAreRejectedWithNamedErrors) {

@@ -1,5 +1,6 @@
 #include "scorch/common/config/run_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -37,6 +38,25 @@ Status StageConfig::Validate() const {
                       "two_turn, post_completion";
     if (auto s = SuggestClosest(protocol, kProtocols)) msg += " (did you mean \"" + *s + "\"?)";
     return Status::InvalidArgument(msg);
+  }
+  if (kind == StageKind::kMdpo) {
+    if (protocol != "self_correct" && protocol != "two_turn") {
+      return Status::InvalidArgument("an mdpo stage builds self-correction pairs: protocol must be self_correct or "
+                                     "two_turn, not \"" + protocol + "\"");
+    }
+    if (mdpo_sets.empty()) return Status::InvalidArgument("mdpo_sets is empty: name at least one of d1, d2, d3");
+    static const std::vector<std::string> kSets = {"d1", "d2", "d3"};
+    for (size_t i = 0; i < mdpo_sets.size(); ++i) {
+      if (std::find(kSets.begin(), kSets.end(), mdpo_sets[i]) == kSets.end()) {
+        std::string msg = "mdpo_sets[" + std::to_string(i) + "]: \"" + mdpo_sets[i] + "\" is not one of d1, d2, d3";
+        if (auto s = SuggestClosest(mdpo_sets[i], kSets)) msg += " (did you mean \"" + *s + "\"?)";
+        return Status::InvalidArgument(msg);
+      }
+      if (std::find(mdpo_sets.begin(), mdpo_sets.begin() + static_cast<std::ptrdiff_t>(i), mdpo_sets[i]) !=
+          mdpo_sets.begin() + static_cast<std::ptrdiff_t>(i)) {
+        return Status::InvalidArgument("mdpo_sets[" + std::to_string(i) + "]: \"" + mdpo_sets[i] + "\" is listed twice");
+      }
+    }
   }
   if (kind == StageKind::kGrpo && samples_per_prompt < 2) {
     return Status::InvalidArgument(

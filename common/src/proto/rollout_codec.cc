@@ -10,6 +10,7 @@ json ToJson(const SamplingParams& v) {
   j["top_k"] = v.top_k;
   j["max_new_tokens"] = v.max_new_tokens;
   j["seed"] = v.seed;
+  if (v.continuation_seed) j["continuation_seed"] = *v.continuation_seed;
   j["stop_strings"] = v.stop_strings;
   j["stop_token_ids"] = BlobOf(v.stop_token_ids);
   return j;
@@ -21,6 +22,7 @@ Status FromJson(const FieldReader& r, SamplingParams* v) {
   SCORCH_RETURN_IF_ERROR(r.Read("top_k", &v->top_k));
   SCORCH_RETURN_IF_ERROR(r.Read("max_new_tokens", &v->max_new_tokens));
   SCORCH_RETURN_IF_ERROR(r.Read("seed", &v->seed));
+  SCORCH_RETURN_IF_ERROR(r.ReadOptional("continuation_seed", &v->continuation_seed));
   SCORCH_RETURN_IF_ERROR(r.Read("stop_strings", &v->stop_strings));
   return r.Read("stop_token_ids", &v->stop_token_ids);
 }
@@ -116,6 +118,10 @@ json ToJson(const TrainSample& v) {
   j["reward_components"] = std::move(components);
   j["dense_rewards"] = BlobOf(v.dense_rewards);
   if (!v.mask_rule.empty()) j["mask_rule"] = v.mask_rule;
+  if (v.pair_index >= 0) {  // absent for unpaired samples: older peers read such batches unchanged
+    j["pair_index"] = v.pair_index;
+    j["pair_chosen"] = v.pair_chosen;
+  }
   return j;
 }
 
@@ -127,6 +133,10 @@ Status FromJson(const FieldReader& r, TrainSample* v) {
   std::optional<std::string> rule;
   SCORCH_RETURN_IF_ERROR(r.ReadOptional("mask_rule", &rule));
   v->mask_rule = rule.value_or("");
+  std::optional<int32_t> pair;
+  SCORCH_RETURN_IF_ERROR(r.ReadOptional("pair_index", &pair));
+  v->pair_index = pair.value_or(-1);
+  if (pair) return r.Read("pair_chosen", &v->pair_chosen);
   return Status::Ok();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "scorch/common/proto/message.h"
 
@@ -116,6 +117,46 @@ Status ValidateTrajectory(const Trajectory& t, const std::string& ctx) {
   return Status::Ok();
 }
 
+// M-DPO pairs: all samples paired or none; indices 0..P-1, each with one chosen and one
+// rejected side of the same prompt; a paired sample's tokens are chosen by MdpoMask, so it
+// names no other mask rule.
+Status ValidatePairs(const TrainBatch& b) {
+  size_t paired = 0;
+  for (const TrainSample& s : b.samples) paired += s.pair_index >= 0 ? 1 : 0;
+  if (paired == 0) return Status::Ok();
+  std::vector<int> chosen(b.samples.size(), 0), rejected(b.samples.size(), 0);
+  std::vector<int64_t> prompt(b.samples.size(), -1);
+  for (size_t i = 0; i < b.samples.size(); ++i) {
+    const TrainSample& s = b.samples[i];
+    const std::string ctx = Index("TrainBatch", "samples", i);
+    if (s.pair_index < 0) {
+      return Invalid(ctx, "pair_index", "unset, but other samples of the batch are paired (pair all or none)");
+    }
+    if (static_cast<size_t>(s.pair_index) >= b.samples.size() / 2) {
+      return Invalid(ctx, "pair_index",
+                     std::to_string(s.pair_index) + " is not below the " + std::to_string(b.samples.size() / 2) +
+                         " pairs that " + std::to_string(b.samples.size()) + " samples make");
+    }
+    if (!s.mask_rule.empty()) return Invalid(ctx, "mask_rule", "a paired (M-DPO) sample takes no mask rule");
+    const auto k = static_cast<size_t>(s.pair_index);
+    ++(s.pair_chosen ? chosen[k] : rejected[k]);
+    if (prompt[k] >= 0 && prompt[k] != s.trajectory.prompt_id) {
+      return Invalid(ctx, "trajectory.prompt_id",
+                     std::to_string(s.trajectory.prompt_id) + " differs from the prompt " + std::to_string(prompt[k]) +
+                         " of the other side of pair " + std::to_string(k));
+    }
+    prompt[k] = s.trajectory.prompt_id;
+  }
+  for (size_t k = 0; k < b.samples.size() / 2; ++k) {
+    if (chosen[k] != 1 || rejected[k] != 1) {
+      return Status::InvalidArgument("TrainBatch.samples: pair " + std::to_string(k) + " has " +
+                                     std::to_string(chosen[k]) + " chosen and " + std::to_string(rejected[k]) +
+                                     " rejected samples (expected 1 and 1)");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateTrainBatch(const TrainBatch& b) {
   for (size_t i = 0; i < b.samples.size(); ++i) {
     const TrainSample& s = b.samples[i];
@@ -129,8 +170,9 @@ Status ValidateTrainBatch(const TrainBatch& b) {
     if (!s.mask_rule.empty() && s.mask_rule != "srr_d1" && s.mask_rule != "srr_d2" && s.mask_rule != "srr_d3") {
       return Invalid(ctx, "mask_rule", "'" + s.mask_rule + "' is not one of srr_d1, srr_d2, srr_d3 (or empty)");
     }
+    if (s.pair_index < -1) return Invalid(ctx, "pair_index", std::to_string(s.pair_index) + " is below -1 (unpaired)");
   }
-  return Status::Ok();
+  return ValidatePairs(b);
 }
 
 Status ValidateGradeRequest(const GradeRequest& m) {

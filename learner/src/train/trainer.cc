@@ -90,7 +90,8 @@ Status Trainer::BeginStage(const StageTraining& config) {
   critic_ = model::Critic(nullptr);
   critic_optimizer_.reset();
   if (config.objective == Objective::kPpo) SCORCH_RETURN_IF_ERROR(BeginCritic());
-  if (config.kl_beta > 0.0) {
+  // M-DPO's implicit reward is measured against the stage's starting policy, always.
+  if (config.kl_beta > 0.0 || config.objective == Objective::kMdpo) {
     reference_ = model::Policy(policy_->config());
     torch::NoGradGuard no_grad;
     auto src = policy_->named_parameters();
@@ -150,10 +151,35 @@ StatusOr<std::vector<Trainer::Row>> Trainer::PrepareRows(const proto::TrainBatch
   return rows;
 }
 
+StatusOr<double> Trainer::SumOverRanks(double value) const {
+  if (communicator_ == nullptr || communicator_->size() <= 1) return value;
+  std::vector<torch::Tensor> t = {torch::tensor({value}, torch::kFloat64)};
+  SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(t, ReduceOp::kSum));
+  return t[0].item<double>();
+}
+
+StatusOr<StepResult> Trainer::ApplyGradients() {
+  SCORCH_RETURN_IF_ERROR(AllReduceGradients(*optimizer_));
+  auto stepped = optimizer_->Step();
+  if (!stepped.ok()) {
+    optimizer_->ZeroGrad();
+    return stepped.status();
+  }
+  ++version_;
+  return *stepped;
+}
+
 StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& batch) {
   if (!optimizer_) return Status::FailedPrecondition("Trainer::Step before BeginStage");
   std::map<std::string, double> metrics;
   if (batch.samples.empty()) return metrics;
+  if (stage_.objective == Objective::kMdpo) return StepMdpo(batch);
+  for (size_t i = 0; i < batch.samples.size(); ++i) {
+    if (batch.samples[i].pair_index >= 0) {
+      return Status::InvalidArgument("TrainBatch.samples[" + std::to_string(i) + "] is one side of a preference pair, "
+                                     "but stage " + stage_.stage + " does not train on pairs (only mdpo does)");
+    }
+  }
   SCORCH_ASSIGN_OR_RETURN(std::vector<Row> rows, PrepareRows(batch));
   const torch::Device device = policy_->parameters().front().device();
   if (stage_.objective == Objective::kPpo) return StepPpo(std::move(rows));
@@ -177,11 +203,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
   double normalizer = stage_.objective == Objective::kGrpo && stage_.grpo.aggregation == Aggregation::kSequenceMean
                           ? static_cast<double>(rows.size())
                           : tokens;
-  if (communicator_ != nullptr && communicator_->size() > 1) {
-    std::vector<torch::Tensor> t = {torch::tensor({normalizer}, torch::kFloat64)};
-    SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(t, ReduceOp::kSum));
-    normalizer = t[0].item<double>();
-  }
+  SCORCH_ASSIGN_OR_RETURN(normalizer, SumOverRanks(normalizer));
   normalizer = std::max(normalizer, 1.0);
 
   policy_->train();
@@ -229,15 +251,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
     return GrpoLoss(pb, o);
   };
   SCORCH_ASSIGN_OR_RETURN(LossStats stats, AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step));
-
-  SCORCH_RETURN_IF_ERROR(AllReduceGradients(*optimizer_));
-  auto stepped = optimizer_->Step();
-  if (!stepped.ok()) {
-    optimizer_->ZeroGrad();
-    return stepped.status();
-  }
-  const StepResult& step = *stepped;
-  ++version_;
+  SCORCH_ASSIGN_OR_RETURN(const StepResult step, ApplyGradients());
 
   for (const auto& [k, v] : stats.ToMap()) {
     if (k.rfind("kl_k", 0) == 0) {

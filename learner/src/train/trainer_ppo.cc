@@ -99,12 +99,7 @@ StatusOr<std::map<std::string, double>> Trainer::StepPpo(std::vector<Row> rows) 
   torch::Tensor advantages = stage_.ppo.whiten_advantages ? WhitenAdvantages(adv.advantages, mask) : adv.advantages;
 
   // Whole-batch token normaliser, summed over data-parallel ranks.
-  double normalizer = mask.sum().item<double>();
-  if (communicator_ != nullptr && communicator_->size() > 1) {
-    std::vector<torch::Tensor> t = {torch::tensor({normalizer}, torch::kFloat64)};
-    SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(t, ReduceOp::kSum));
-    normalizer = t[0].item<double>();
-  }
+  SCORCH_ASSIGN_OR_RETURN(double normalizer, SumOverRanks(mask.sum().item<double>()));
   normalizer = std::max(normalizer, 1.0);
 
   // ---- pass 2: the loss, micro-batched -----------------------------------------------------
@@ -138,11 +133,9 @@ StatusOr<std::map<std::string, double>> Trainer::StepPpo(std::vector<Row> rows) 
     return PpoLoss(pb, vb, o);
   };
   SCORCH_ASSIGN_OR_RETURN(LossStats stats, AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step));
-  SCORCH_RETURN_IF_ERROR(AllReduceGradients(*optimizer_));
   SCORCH_RETURN_IF_ERROR(AllReduceGradients(*critic_optimizer_));
-  auto stepped = optimizer_->Step();
+  auto stepped = ApplyGradients();  // the policy's step; bumps the version
   if (!stepped.ok()) {
-    optimizer_->ZeroGrad();
     critic_optimizer_->ZeroGrad();
     return stepped.status();
   }
@@ -151,7 +144,6 @@ StatusOr<std::map<std::string, double>> Trainer::StepPpo(std::vector<Row> rows) 
     // The policy stepped; a critic with a non-finite gradient keeps its weights this step.
     critic_optimizer_->ZeroGrad();
   }
-  ++version_;
 
   std::map<std::string, double> metrics;
   for (const auto& [k, v] : stats.ToMap()) {

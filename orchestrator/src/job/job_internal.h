@@ -1,8 +1,11 @@
-// Internals shared by the job loop's files (job_runner.cc, job_stages.cc).
+// Internals shared by the job loop's files (job_runner.cc, job_stages.cc, job_mdpo.cc).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "scorch/common/proto/message.h"
 #include "scorch/orchestrator/eval_metrics.h"
@@ -41,6 +44,9 @@ inline proto::TrainBatch CheckpointOnly(const std::string& stage) {
 
 // Mean and population std.
 void MeanStd(const std::vector<double>& xs, double* mean, double* stdev);
+
+// The accuracy summary's metrics: acc/turn1, acc/final, delta/*, verify/acc_* (job_stages.cc).
+void PutSummary(const EvalSummary& s, nlohmann::json* metrics);
 
 }  // namespace job_internal
 }  // namespace scorch::orchestrator

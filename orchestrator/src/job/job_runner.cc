@@ -98,11 +98,10 @@ Status ValidateJob(const config::RunConfig& config) {
     const auto& s = config.stages[i];
     const std::string where = "stages[" + std::to_string(i) + "] (" + s.name + "): ";
     switch (s.kind) {
-      case StageKind::kMdpo:
       case StageKind::kBon:
         return Status::Unimplemented(where + "the job loop does not run " +
                                      std::string(config::EnumNames<StageKind>::kValues[static_cast<int>(s.kind)].second) +
-                                     " stages yet (sft, collect, grpo, ppo and eval run)");
+                                     " stages yet (sft, collect, grpo, ppo, mdpo and eval run)");
       default:
         break;
     }
@@ -112,6 +111,14 @@ Status ValidateJob(const config::RunConfig& config) {
     }
     if (s.kind == StageKind::kCollect && s.protocol != "self_correct") {
       return Status::InvalidArgument(where + "a collect stage builds self-correction sets: protocol must be self_correct");
+    }
+    if (s.kind == StageKind::kMdpo && s.protocol == "self_correct" && config.rollout.max_turns < 2) {
+      return Status::InvalidArgument(where + "an mdpo stage under self_correct needs rollout.max_turns >= 2 (its pairs "
+                                             "differ after a¹, in the correction a²)");
+    }
+    if (s.kind == StageKind::kMdpo && s.protocol != "self_correct" && s.protocol != "two_turn") {
+      return Status::InvalidArgument(where + "an mdpo stage builds self-correction pairs: protocol must be "
+                                             "self_correct or two_turn");
     }
     if (s.dataset.rfind("stage:", 0) == 0) {
       const std::string ref = s.dataset.substr(6);
@@ -208,6 +215,8 @@ Status JobRunner::RunStage(int index) {
     case StageKind::kGrpo:
     case StageKind::kPpo:
       return RunRl(index);
+    case StageKind::kMdpo:
+      return RunMdpo(index);
     case StageKind::kEval:
       return RunEval(index);
     default:
@@ -299,7 +308,7 @@ Status JobRunner::FinishStep(int index, json metrics, double step_seconds) {
   line.precision(3);
   line << "[" << stage.name << " " << state_.stage_step << "/" << stage.steps << "]";
   for (const char* key : {"loss", "reward/mean", "acc/turn1", "acc/final", "delta/t1_t2", "kl/k3", "entropy",
-                          "collect/kept"}) {
+                          "collect/kept", "mdpo/pairs", "mdpo/margin"}) {
     if (metrics.contains(key) && metrics[key].is_number()) line << " " << key << " " << metrics[key].get<double>();
   }
   const double remaining = static_cast<double>(stage.steps - state_.stage_step) * step_seconds;

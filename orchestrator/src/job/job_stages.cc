@@ -1,4 +1,5 @@
-// The job loop's stages: sft, collect, grpo, eval (see job_runner.h for what each does).
+// The job loop's stages: sft, collect, grpo, eval (see job_runner.h for what each does; mdpo is
+// in job_mdpo.cc).
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -21,6 +22,10 @@ namespace {
 
 double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+}  // namespace
+
+namespace job_internal {
+
 void PutSummary(const EvalSummary& s, json* m) {
   (*m)["acc/turn1"] = s.turn1;
   (*m)["acc/final"] = s.final;
@@ -31,7 +36,9 @@ void PutSummary(const EvalSummary& s, json* m) {
   if (s.rm_acc_wrong) (*m)["verify/acc_wrong"] = *s.rm_acc_wrong;
 }
 
-}  // namespace
+}  // namespace job_internal
+
+using job_internal::PutSummary;
 
 // ---------------------------------------------------------------------------------------
 StatusOr<std::vector<JobRunner::Graded>> JobRunner::GenerateAndGrade(std::vector<proto::GenerateRequest> requests,

@@ -15,16 +15,26 @@
 //      an older one uses the log-probs the rollout worker recorded (exact at temperature 1).
 //   5. KL to the reference (the policy frozen at BeginStage) when kl_beta > 0: in the loss and
 //      reported as k1/k2/k3; entropy is always reported.
-// Objectives: sft, grpo and ppo (trainer_ppo.cc): PPO trains a critic (model::Critic, its
+// Objectives: sft, grpo, ppo and mdpo. PPO (trainer_ppo.cc): PPO trains a critic (model::Critic, its
 // trunk copied from the policy at BeginStage, value head zero) with its own AdamW beside the
 // policy; the terminal reward sits on each row's last trained token (plus any dense_rewards the
 // sample carries), the KL penalty to the reference is folded into the per-token reward
 // (β = kl_beta), GAE gives advantages (whitened over the whole batch) and returns, and one
-// step updates policy (clipped surrogate) and critic (clipped value loss) together. The critic is checkpointed beside the policy
-// (AuxiliaryModules).
+// step updates policy (clipped surrogate) and critic (clipped value loss) together.
+// The critic is checkpointed beside the policy (AuxiliaryModules).
+// M-DPO (ALGORITHMS §4.3, trainer_mdpo.cc) takes a batch of
+// preference pairs (TrainSample::pair_index / pair_chosen, two samples per pair sharing
+// (x, a¹)): ℓ(τ) = Σ (log π − log π_ref) over the model-written tokens after the pair's common
+// prefix (MdpoMask), π_ref = the policy frozen at BeginStage, MdpoLoss with the whole batch's
+// pair count (and chosen-token count for the NLL term) as normalisers across micro-batches of
+// micro_batch_rows/2 pairs. Metrics: loss, mdpo/reward_accuracy, mdpo/margin,
+// mdpo/reward_chosen, mdpo/reward_rejected, mdpo/nll, mdpo/pairs, tokens, lr, grad_norm. A
+// batch without pairs (or with a pair that does not share its a¹ tokens) is InvalidArgument.
 //
 // Each stage starts with BeginStage: a fresh AdamW with the stage's schedule (warmup + cosine
 // over the stage's steps). Resume: BeginStage, then LoadCheckpoint.
+// TODO(mdpo-stage): the reference (grpo with kl_beta > 0, mdpo) is not in the checkpoint; a
+// resume mid-stage freezes the reference at the resumed weights, not the stage's starting ones.
 //
 // Ownership: shares the Policy handle (the caller may publish its weights between steps);
 // owns the optimizer and the reference copy. Thread-safety: not thread-safe; one learner
@@ -51,7 +61,7 @@
 
 namespace scorch::learner {
 
-enum class Objective { kSft, kGrpo, kPpo };
+enum class Objective { kSft, kGrpo, kPpo, kMdpo };
 
 struct PpoTraining {
   OptimizerConfig critic_optimizer;  // the critic's AdamW (lr, schedule as the policy's)
@@ -71,6 +81,7 @@ struct StageTraining {
   GrpoOptions grpo;                  // clip range, aggregation (beta is set from kl_beta)
   GroupAdvantageOptions advantages;
   PpoTraining ppo;                   // objective kPpo only
+  MdpoOptions mdpo;                  // eta, nll_coef (normalisers are set per batch)
 };
 
 class Trainer {
@@ -78,7 +89,8 @@ class Trainer {
   // `communicator` may be null (one process); it must outlive the Trainer.
   Trainer(model::Policy policy, Communicator* communicator = nullptr);
 
-  // Starts `config.stage`: a fresh optimizer and, if kl_beta > 0, a frozen reference copy.
+  // Starts `config.stage`: a fresh optimizer and, if kl_beta > 0 or the objective is mdpo, a
+// frozen reference copy of the current policy.
   Status BeginStage(const StageTraining& config);
 
   // One optimizer step on `batch` (see the file comment). Returns the step's metrics:
@@ -100,7 +112,7 @@ class Trainer {
   Optimizer* optimizer() { return optimizer_.get(); }
   const StageTraining& stage() const { return stage_; }
 
- // One prepared training sequence (defined in src/train/trainer_internal.h).
+  // One prepared training sequence (defined in src/train/trainer_internal.h).
   struct Row;
 
  private:
@@ -108,6 +120,13 @@ class Trainer {
   StatusOr<std::map<std::string, double>> StepPpo(std::vector<Row> rows);  // trainer_ppo.cc
   Status BeginCritic();                                                  // trainer_ppo.cc
   Status AllReduceGradients(Optimizer& optimizer);
+  // The M-DPO step (trainer_mdpo.cc).
+  StatusOr<std::map<std::string, double>> StepMdpo(const proto::TrainBatch& batch);
+  // Sums `value` over data-parallel ranks (itself with one process).
+  StatusOr<double> SumOverRanks(double value) const;
+  // All-reduces the accumulated gradients, takes the optimizer step and bumps the version;
+  // returns lr and grad_norm (the gradients are cleared on failure).
+  StatusOr<StepResult> ApplyGradients();
 
   model::Policy policy_;
   Communicator* communicator_;

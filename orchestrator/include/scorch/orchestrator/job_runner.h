@@ -16,6 +16,17 @@
 //            versions (the learner then uses the worker's recorded log-probs as π_old).
 //   ppo      as grpo (any samples_per_prompt); the learner trains a critic beside the policy
 //            and uses GAE advantages instead of group-normalised ones (learner/trainer.h).
+//   mdpo     per step (job_mdpo.cc): batch_prompts × samples_per_prompt first attempts a¹ under the
+//            stage's protocol (self_correct or two_turn), each replayed with its seed (same a¹)
+//            mdpo_continuations times after a forced "wrong" verdict, with distinct continuation
+//            seeds, and once after a forced "correct" one; graded, they give (preferred ≻
+//            rejected) pairs sharing (x, a¹) from the sets in mdpo_sets (ALGORITHMS §2.3,
+//            mdpo_pairs.h), which train one M-DPO learner step (η = mdpo_eta, NLL weight
+//            mdpo_nll_coef). Prompts without a pair are counted; a step without any pair takes
+//            no learner step but is still logged. Metrics: mdpo/pairs, mdpo/pairs_d1..d3,
+//            mdpo/prompts_without_pairs, mdpo/ambiguous_left_out, mdpo/replay_mismatch, the
+//            accuracy summary (its verdicts are the forced ones), reward/mean and the learner's
+//            DPO statistics (mdpo/reward_accuracy, mdpo/margin, ...).
 //   eval     held-out problems (the task's eval split), every metric of ALGORITHMS §6, written to
 //            eval/NN-<stage>.json and printed as a table; at the end of the job all eval stages
 //            are printed side by side.
@@ -23,7 +34,7 @@
 // a JSONL prompt set (dataset: a path; dataset.h), loaded and checked when Run starts, so a
 // bad line (file:line named) fails the job before any stage runs, or, with
 // job.skip_bad_dataset_lines, is skipped and counted in the log (job_prompts.cc).
-// mdpo and bon stages are refused up front (Unimplemented, naming the stage).
+// bon stages are refused up front (Unimplemented, naming the stage).
 //
 // Every step appends one line to metrics.jsonl (global step, stage, stage_step, the stage's
 // metrics and time split), the same scalars to TensorBoard event files under events/, and one
@@ -104,6 +115,7 @@ class JobRunner {
   Status RunSft(int index);
   Status RunCollect(int index);
   Status RunRl(int index);
+  Status RunMdpo(int index);
   Status RunEval(int index);
 
   // Stage prompts (job_prompts.cc): the synthetic task's train split through the job's cursor,

@@ -27,7 +27,9 @@
 // prompt segment instead of rendering prompt_text.
 //
 // Seeds: generation g (0-based) of a trajectory samples with a seed derived from
-// (request seed, g), so the same request gives the same trajectory in any batch.
+// (request seed, g), so the same request gives the same trajectory in any batch. With
+// SamplingParams::continuation_seed set, generations g >= 1 derive from it instead, so
+// requests that differ only in it share a¹ and continue differently from it.
 //
 // Ownership: a TurnProtocol is immutable and shared by its Episodes; an Episode borrows the
 // Tokenizer. Thread-safety: TurnProtocol is thread-safe; an Episode is not. Errors:

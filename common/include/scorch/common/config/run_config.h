@@ -91,6 +91,14 @@ struct StageConfig {
   int max_staleness = 0;                // RL: policy versions a trajectory may lag (0 = on-policy)
   double demo_wrong_fraction = 0.3;     // sft on synthetic demos: share with a wrong first attempt
   int64_t eval_offset = 0;              // eval: first held-out problem index
+  // M-DPO (ALGORITHMS §2.3, §4.3). Pairs are built online: samples_per_prompt first attempts
+  // a¹ per prompt, each continued mdpo_continuations times after a forced "wrong" verdict and
+  // once after a forced "correct" one [U: the paper samples its pairs from the model's own
+  // trajectories; forcing the verdict gives every a¹ both branches], all sharing a¹.
+  std::vector<std::string> mdpo_sets = {"d1", "d2", "d3"};  // which pair sets train
+  int mdpo_continuations = 2;           // "wrong"-verdict continuations per a¹
+  double mdpo_eta = 0.1;                // η (DPO β) of −log σ(η(ℓ_w − ℓ_l))
+  double mdpo_nll_coef = 0.0;           // weight of the NLL term on the chosen side (0 = off)
 
   template <class V>
   void VisitFields(V& v) {
@@ -116,6 +124,16 @@ struct StageConfig {
             "sft on synthetic demos: share whose first attempt is wrong and then corrected",
             Range<double>{0.0, 1.0});
     v.Field("eval_offset", &eval_offset, "eval: index of the first held-out problem", Range<int64_t>{0, INT64_MAX});
+    v.Field("mdpo_sets", &mdpo_sets,
+            "mdpo: pair sets to train, any of d1 (a1 wrong: corrected > not corrected), d2 (a1 right: kept > "
+            "broken), d3 (a1 wrong: corrected > \"correct\" verdict; a1 right: \"correct\" verdict > broken)");
+    v.Field("mdpo_continuations", &mdpo_continuations,
+            "mdpo: continuations sampled from each first attempt after a forced \"wrong\" verdict",
+            Range<int>{1, 64});
+    v.Field("mdpo_eta", &mdpo_eta, "mdpo: eta (DPO beta) scaling the implicit reward margin",
+            Range<double>{1e-6, 100.0});
+    v.Field("mdpo_nll_coef", &mdpo_nll_coef, "mdpo: weight of the NLL term on the preferred side (0 = off)",
+            Range<double>{0.0, 100.0});
   }
   Status Validate() const;
 };

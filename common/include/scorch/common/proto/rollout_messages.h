@@ -30,6 +30,10 @@ struct SamplingParams {
   int32_t top_k = 0;              // 0 = off
   int32_t max_new_tokens = 1024;  // per generated turn
   uint64_t seed = 0;              // per-sample RNG seed (reproducible sampling)
+  // Seed of every generation after a trajectory's first (unset = derived from `seed`). The
+  // same `seed` with different continuation seeds reproduces a¹ and samples different
+  // continuations from it (M-DPO pairs that share (x, a¹), ALGORITHMS §2.3).
+  std::optional<uint64_t> continuation_seed;
   std::vector<std::string> stop_strings;
   std::vector<int32_t> stop_token_ids;
 
@@ -92,6 +96,11 @@ struct TrainSample {
                                                     // else one per token of the trajectory
   std::string mask_rule;  // which tokens the loss trains: "" = trajectory.trainable_mask;
                           // "srr_d1" | "srr_d2" | "srr_d3" = the SRR IFT sets (ALGORITHMS §4.4)
+  // M-DPO (ALGORITHMS §4.3): the preference pair this sample is one side of, in [0, pairs);
+  // -1 = not part of a pair. A batch either pairs every sample or none; each pair index has
+  // exactly one chosen (τ_w) and one rejected (τ_l) sample, of the same prompt.
+  int32_t pair_index = -1;
+  bool pair_chosen = false;  // with pair_index >= 0: this is the preferred side τ_w
 
   bool operator==(const TrainSample&) const = default;
 };
