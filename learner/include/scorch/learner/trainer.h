@@ -32,9 +32,8 @@
 // batch without pairs (or with a pair that does not share its a¹ tokens) is InvalidArgument.
 //
 // Each stage starts with BeginStage: a fresh AdamW with the stage's schedule (warmup + cosine
-// over the stage's steps). Resume: BeginStage, then LoadCheckpoint.
-// TODO(mdpo-stage): the reference (grpo with kl_beta > 0, mdpo) is not in the checkpoint; a
-// resume mid-stage freezes the reference at the resumed weights, not the stage's starting ones.
+// over the stage's steps). Resume: BeginStage, then LoadLearnerCheckpoint with
+// AuxiliaryModules(), which restores the critic and the frozen reference the stage began with.
 //
 // Ownership: shares the Policy handle (the caller may publish its weights between steps);
 // owns the optimizer and the reference copy. Thread-safety: not thread-safe; one learner
