@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "scorch/learner/trainer.h"
+#include "tiny_model.h"
 #include "scorch/model/policy.h"
 
 namespace scorch::learner {
@@ -17,18 +18,7 @@ namespace {
 using proto::ChatRole;
 using proto::SegmentKind;
 
-model::ModelConfig TinyConfig() {
-  model::ModelConfig c;
-  c.vocab_size = 23;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 1;
-  c.head_dim = 8;
-  c.max_position_embeddings = 64;
-  return c;
-}
+model::ModelConfig TinyConfig() { return testing::TinyTrainerConfig(); }
 
 // A self-correction trajectory: prompt [0,4), a¹ [4,8), y¹ [8,10), and, when `a2` is given,
 // the correction instruction [10,12) and a² [12,16).

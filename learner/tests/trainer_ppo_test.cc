@@ -10,24 +10,14 @@
 
 #include "scorch/learner/learner_checkpoint.h"
 #include "scorch/learner/trainer.h"
+#include "tiny_model.h"
 #include "scorch/model/policy.h"
 
 namespace scorch::learner {
 namespace {
 namespace fs = std::filesystem;
 
-model::ModelConfig TinyConfig() {
-  model::ModelConfig c;
-  c.vocab_size = 23;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 1;
-  c.head_dim = 8;
-  c.max_position_embeddings = 64;
-  return c;
-}
+model::ModelConfig TinyConfig() { return testing::TinyTrainerConfig(); }
 
 model::Policy TinyPolicy(uint64_t seed) {
   model::Policy p(TinyConfig());
