@@ -16,11 +16,13 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "scorch/common/metrics_writer.h"
+#include "scorch/common/progress.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -64,8 +66,26 @@ int main(int argc, char** argv) {
     execv(cargs[0], cargs.data());
     _exit(127);
   }
+  // While it runs: a status line (on a terminal) with the job's last step and stage, read
+  // from its metrics.jsonl every half second.
   int status = 0;
-  waitpid(pid, &status, 0);
+  {
+    scorch::progress::ProgressMeter meter("bench quickstart", /*total=*/0);
+    const fs::path metrics = runs / "bench" / "metrics.jsonl";
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      std::ifstream in(metrics);
+      std::string line, last;
+      while (std::getline(in, line)) {
+        if (!line.empty()) last = line;
+      }
+      const json r = json::parse(last, nullptr, false);
+      if (!r.is_object()) continue;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      meter.Update(r.value("step", int64_t{0}), "stage " + r.value("stage", std::string("?")) + ", " +
+                                                    scorch::progress::FormatDuration(elapsed) + " elapsed");
+    }
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "quickstart_bench: scorch run failed; see %s\n", (runs / "log.txt").c_str());

@@ -4,12 +4,17 @@ set -euo pipefail
 build_dir=${1:-build}
 mkdir -p bench/results
 shopt -s nullglob
+benches=("$build_dir"/bench/*_bench)
 found=0
-for b in "$build_dir"/bench/*_bench; do
+i=0
+for b in "${benches[@]}"; do
   found=1
+  i=$((i + 1))
   name=$(basename "$b" _bench)
-  echo "== bench: $name"
+  echo "== bench [$i/${#benches[@]}]: $name"
+  start=$SECONDS
   "$b" --out "bench/results/$name.json"
+  echo "   $name done in $((SECONDS - start)) s (bench total $SECONDS s)"
 done
 [[ $found == 1 ]] || echo "make bench: no benchmarks built yet"
 

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "scorch/common/check.h"
+#include "scorch/common/progress.h"
 
 namespace scorch::log {
 namespace {
@@ -148,7 +149,11 @@ LogMessage::~LogMessage() {
     if (slash != std::string_view::npos) f = f.substr(slash + 1);
     text += " (" + std::string(f) + ":" + std::to_string(line_) + ")";
   }
-  CurrentLogger()->log(ToSpd(level_), text);
+  auto logger = CurrentLogger();
+  // A progress status line at the bottom of the terminal is erased and redrawn around the line.
+  progress::BeginLogLine();
+  logger->log(ToSpd(level_), text);
+  progress::EndLogLine();
 }
 
 }  // namespace scorch::log

@@ -191,7 +191,11 @@ Status JobRunner::Run(JobState state) {
                      << ")";
     const auto t0 = std::chrono::steady_clock::now();
     SCORCH_RETURN_IF_ERROR(BeginStagePrompts(i));
+    // collect and eval stages restart whole on resume; the others continue after stage_step.
+    const bool restarts = stage.kind == StageKind::kCollect || stage.kind == StageKind::kEval;
+    meter_ = std::make_unique<progress::ProgressMeter>(stage.name, stage.steps, restarts ? 0 : state_.stage_step);
     Status st = RunStage(i);
+    meter_.reset();
     if (!st.ok()) {
       return Status(st.code(), "stage " + stage.name + " (job step " + std::to_string(state_.step) +
                                    "): " + st.message());
@@ -303,17 +307,22 @@ Status JobRunner::FinishStep(int index, json metrics, double step_seconds) {
                {"stage_steps", stage.steps}, {"last_metrics", metrics}};
   }
   // Progress line: the few numbers a person watches.
-  std::ostringstream line;
-  line.setf(std::ios::fixed);
-  line.precision(3);
-  line << "[" << stage.name << " " << state_.stage_step << "/" << stage.steps << "]";
+  std::ostringstream numbers;
+  numbers.setf(std::ios::fixed);
+  numbers.precision(3);
   for (const char* key : {"loss", "reward/mean", "acc/turn1", "acc/final", "delta/t1_t2", "kl/k3", "entropy",
                           "collect/kept", "mdpo/pairs", "mdpo/margin"}) {
-    if (metrics.contains(key) && metrics[key].is_number()) line << " " << key << " " << metrics[key].get<double>();
+    if (metrics.contains(key) && metrics[key].is_number()) numbers << " " << key << " " << metrics[key].get<double>();
   }
-  const double remaining = static_cast<double>(stage.steps - state_.stage_step) * step_seconds;
+  // The ETA is at the stage's mean rate in this process (this step's time until there is one).
+  if (meter_) meter_->Update(state_.stage_step, numbers.str().empty() ? "" : numbers.str().substr(1));
+  double remaining = meter_ ? meter_->eta_s() : -1.0;
+  if (remaining < 0.0) remaining = static_cast<double>(stage.steps - state_.stage_step) * step_seconds;
+  std::ostringstream line;
+  line.setf(std::ios::fixed);
   line.precision(1);
-  line << " | " << step_seconds << " s/step, ETA " << remaining << " s";
+  line << "[" << stage.name << " " << state_.stage_step << "/" << stage.steps << "]" << numbers.str() << " | "
+       << step_seconds << " s/step, ETA " << progress::FormatDuration(remaining);
   SCORCH_LOG(INFO) << line.str();
   if (stop_requested_) return Status::Cancelled("stop requested");
   return Status::Ok();

@@ -38,7 +38,8 @@
 //
 // Every step appends one line to metrics.jsonl (global step, stage, stage_step, the stage's
 // metrics and time split), the same scalars to TensorBoard event files under events/, and one
-// progress line to the log. Checkpoints: every
+// progress line to the log; on a terminal a status line (progress.h) shows the stage's steps,
+// rate and ETA below the log. Checkpoints: every
 // learner.checkpoint_every optimizer steps and at the end of each stage, the job's state (stage,
 // step, the train-split cursor) travels with a TrainBatch to the learner, which writes it into
 // the checkpoint it takes, so model and job state are saved atomically together. Resume: Run with
@@ -61,6 +62,7 @@
 
 #include "scorch/common/config/run_config.h"
 #include "scorch/common/metrics_writer.h"
+#include "scorch/common/progress.h"
 #include "scorch/common/proto/message.h"
 #include "scorch/common/run_dir.h"
 #include "scorch/common/tfevents.h"
@@ -154,6 +156,7 @@ class JobRunner {
   std::shared_ptr<const SyntheticTask> task_;
   std::unique_ptr<MetricsWriter> metrics_;
   std::unique_ptr<TfEventsWriter> events_;  // the same scalars for TensorBoard
+  std::unique_ptr<progress::ProgressMeter> meter_;  // the running stage's status line
   JobState state_;
   std::unique_ptr<PromptCursor> cursor_;
   std::map<int, std::unique_ptr<PromptDataset>> datasets_;  // stage index -> its JSONL prompt set
