@@ -25,6 +25,7 @@
 #include "scorch/model/weight_exchange.h"
 #include "scorch/orchestrator/dispatcher.h"
 #include "scorch/orchestrator/job_runner.h"
+#include "scorch/orchestrator/live_status.h"
 #include "scorch/reward/grader_pool.h"
 #include "scorch/reward/reward_grader_oracle.h"
 #include "scorch/reward/server_api.h"
@@ -262,6 +263,27 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   dispatcher_options.lease_timeout = std::chrono::milliseconds(static_cast<int64_t>(config.cluster.lease_timeout_s * 1000));
   SCORCH_ASSIGN_OR_RETURN(auto dispatcher, orchestrator::Dispatcher::Bind(dispatcher_options));
 
+  // Live status for `scorch status` (GET /status, /metrics), on loopback unless configured.
+  // A job runs on without it when its port cannot be bound.
+  std::optional<orchestrator::LiveStatus> live;
+  if (config.cluster.status_port >= 0) {
+    orchestrator::LiveStatusOptions live_options;
+    live_options.job_name = config.job.name;
+    live_options.run_dir = run.root();
+    live_options.num_stages = static_cast<int>(config.stages.size());
+    live_options.server.host = config.cluster.status_host;
+    live_options.server.port = static_cast<uint16_t>(config.cluster.status_port);
+    live.emplace(live_options, *dispatcher);
+    Status st = live->Start();
+    if (st.ok()) {
+      SCORCH_LOG(INFO) << "live status: scorch status " << live->endpoint() << " (or GET http://" << live->endpoint()
+                       << "/status, /metrics)";
+    } else {
+      SCORCH_LOG(WARNING) << "no live status server: " << st;
+      live.reset();
+    }
+  }
+
   // Learner thread. The rollout replicas copy the starting weights before it may train.
   std::vector<std::unique_ptr<RolloutSlot>> workers;
   for (int i = 0; i < config.cluster.rollout_workers; ++i) {
@@ -339,6 +361,10 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
     };
     runner.emplace(config, run, *dispatcher, grade, *tokenizer);
     g_runner = &*runner;
+    if (live) {
+      live->AttachRunner(&*runner);
+      live->SetState("running");
+    }
     auto previous_int = std::signal(SIGINT, OnStopSignal);
     auto previous_term = std::signal(SIGTERM, OnStopSignal);
     status = Guarded("orchestrator", [&] { return runner->Run(state); });
@@ -348,6 +374,10 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   }
   release_hung = true;
   const std::string reason = status.ok() ? "job finished" : "job failed";
+  if (live) {
+    live->DetachRunner();
+    live->SetState(status.ok() ? "finished" : "failed");
+  }
   dispatcher->Shutdown(reason, /*drain=*/false, std::chrono::seconds(1));
   // A worker the dispatcher had declared lost (hung, then released) only hears a Shutdown sent
   // after it speaks again: repeat it, bounded, until every worker thread has ended.

@@ -1,14 +1,18 @@
-// `scorch status HOST:PORT [--json] [--metrics] [--timeout-ms MS]`
+// `scorch status HOST:PORT|runs/NAME [--json] [--metrics] [--timeout-ms MS]`
+//   A run directory stands for the address its running job wrote to runs/NAME/status.addr.
 //   Asks a running job's orchestrator for GET /status and prints it readably (stage, step,
 //   workers and their leases, queue depths, last metrics); --json prints the document as
 //   received, --metrics prints the Prometheus text of GET /metrics instead.
 // Exit status 1 with a message when the server cannot be reached or answers an error.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
 #include "commands.h"
 #include "scorch/inspect/status_view.h"
+#include "scorch/orchestrator/live_status.h"
 #include "scorch/orchestrator/status_server.h"
 
 namespace scorch::app {
@@ -26,7 +30,22 @@ struct StatusArgs {
   throw CommandExit{1};
 }
 
-void RunStatus(const StatusArgs& a) {
+// HOST:PORT as given, or read from a run directory's status.addr.
+std::string ResolveEndpoint(const std::string& arg) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(arg, ec)) return arg;
+  const auto addr_file = orchestrator::LiveStatus::AddressFile(arg);
+  std::ifstream in(addr_file);
+  std::string endpoint;
+  if (!in || !std::getline(in, endpoint) || endpoint.empty()) {
+    Fail(arg + " has no " + addr_file.filename().string() +
+         ": its job is not running, or runs with cluster.status_port: -1");
+  }
+  return endpoint;
+}
+
+void RunStatus(StatusArgs a) {
+  a.endpoint = ResolveEndpoint(a.endpoint);
   auto hp = orchestrator::ParseHostPort(a.endpoint);
   if (!hp.ok()) Fail(hp.status().message());
   if (a.timeout_ms <= 0) Fail("--timeout-ms must be > 0");
@@ -50,8 +69,10 @@ void RunStatus(const StatusArgs& a) {
 
 void RegisterStatusCommand(CLI::App& app) {
   auto args = std::make_shared<StatusArgs>();
-  auto* cmd = app.add_subcommand("status", "Show a running job's live status (GET /status from HOST:PORT)");
-  cmd->add_option("endpoint", args->endpoint, "HOST:PORT of the job's status server")->required();
+  auto* cmd = app.add_subcommand("status", "Show a running job's live status (GET /status from HOST:PORT or runs/NAME)");
+  cmd->add_option("endpoint", args->endpoint,
+                  "HOST:PORT of the job's status server, or its run directory (runs/NAME: read from status.addr)")
+      ->required();
   cmd->add_flag("--json", args->json, "Print the /status JSON as received");
   cmd->add_flag("--metrics", args->metrics, "Print GET /metrics (Prometheus text) instead");
   cmd->add_option("--timeout-ms", args->timeout_ms, "Give up after this many milliseconds");

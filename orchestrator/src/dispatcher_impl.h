@@ -131,6 +131,9 @@ struct Dispatcher::Impl {
   mutable std::mutex snapshot_mu;
   nlohmann::json snapshot;  // guarded by snapshot_mu
   transport::SteadyTime next_snapshot{};
+  // Set when a peer joins or is lost, so the next pump refreshes the snapshot at once: a
+  // status reader must not see a worker count that predates the membership change.
+  bool membership_changed = false;
   transport::SteadyTime next_housekeeping{};  // silent-worker check (rate-limited: O(peers))
   transport::SteadyTime next_expiry_check{};  // lease expiry scan (rate-limited: O(leases))
 };

@@ -196,6 +196,7 @@ void Dispatcher::Impl::HandleHello(const std::string& id, const proto::Hello& he
   p.policy_version = hello.policy_version;
   p.last_seen = now();
   heartbeats.Beat(id);
+  membership_changed = true;
   SCORCH_LOG(INFO) << "dispatcher: " << who << " joined (capacity " << hello.capacity
                    << ", policy version " << hello.policy_version << ")";
   if (hello.role == proto::Role::kRollout) {
@@ -437,6 +438,7 @@ void Dispatcher::Impl::LoseWorker(PeerState& peer, const std::string& why) {
   if (peer.lost) return;
   const auto requeued = leases.WorkerLost(peer.id);
   peer.lost = true;
+  membership_changed = true;
   heartbeats.Forget(peer.id);
   ++counters.workers_lost;
   if (!requeued.empty()) full_scan = true;
@@ -447,6 +449,7 @@ void Dispatcher::Impl::LoseWorker(PeerState& peer, const std::string& why) {
 
 void Dispatcher::Impl::Readmit(PeerState& peer) {
   peer.lost = false;
+  membership_changed = true;
   leases.RegisterWorker(peer.id, peer.hello.capacity);
   dirty.insert(peer.id);
   SCORCH_LOG(INFO) << "dispatcher: rollout worker " << peer.name
@@ -473,8 +476,9 @@ void Dispatcher::Impl::RememberWeights(const proto::WeightsAnnounce& a) {
 
 void Dispatcher::Impl::UpdateSnapshot(bool force) {
   const auto t = now();
-  if (!force && t < next_snapshot) return;
+  if (!force && !membership_changed && t < next_snapshot) return;
   next_snapshot = t + kSnapshotPeriod;
+  membership_changed = false;
   nlohmann::json status = BuildStatus();
   std::lock_guard<std::mutex> lock(snapshot_mu);
   snapshot = std::move(status);

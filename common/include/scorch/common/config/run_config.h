@@ -251,6 +251,8 @@ struct ClusterConfig {
   int learners = 1;         // data-parallel learner ranks
   double heartbeat_timeout_s = 10.0;  // a worker silent this long is declared lost
   double lease_timeout_s = 300.0;     // a work item not answered by then is re-queued
+  std::string status_host = "127.0.0.1";  // live /status and /metrics (loopback unless configured)
+  int status_port = 0;                    // 0 = a free port (written to runs/NAME/status.addr); -1 = off
 
   template <class V>
   void VisitFields(V& v) {
@@ -263,6 +265,11 @@ struct ClusterConfig {
             Range<double>{0.1, 86400.0});
     v.Field("lease_timeout_s", &lease_timeout_s, "a work item not answered by then is re-queued (s)",
             Range<double>{0.1, 86400.0});
+    v.Field("status_host", &status_host,
+            "address of the live HTTP status server (GET /status, /metrics); loopback unless you mean it");
+    v.Field("status_port", &status_port,
+            "its port: 0 = any free port (the address is written to runs/NAME/status.addr), -1 = no server",
+            Range<int>{-1, 65535});
   }
   Status Validate() const;
 };
