@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "process_helpers.h"
 #include "scorch/common/metrics_writer.h"
 #include "scorch/common/testing/temp_dir.h"
 
@@ -25,38 +26,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using e2e::Slurp;
 
-// Runs `scorch ARGS...` from the repository root (job files name models relative to it) and
-// returns its exit code (-1 if it ran past `limit`); output goes to `log`.
+// Runs `scorch ARGS...` and returns its exit code (-1 if it ran past `limit`).
 int RunScorch(const std::vector<std::string>& args, const fs::path& log, std::chrono::seconds limit) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(SCORCH_SOURCE_DIR) != 0) _exit(126);
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), fileno(stderr));
-    std::vector<std::string> copy = args;
-    std::string bin = SCORCH_BINARY;
-    std::vector<char*> argv = {bin.data()};
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return e2e::Wait(e2e::Spawn(args, log), limit);
 }
 
 TEST(MdpoStageE2E, TwoStepsWritePairAndDpoMetrics) {

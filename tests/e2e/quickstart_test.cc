@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "process_helpers.h"
 #include "scorch/common/metrics_writer.h"
 #include "scorch/common/testing/temp_dir.h"
 
@@ -25,6 +26,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using e2e::Slurp;
+using e2e::Spawn;
+using e2e::Wait;
 
 // The quickstart, shortened so the whole job takes well under a minute on 2 cores.
 std::vector<std::string> ShortJob(const fs::path& runs, const std::string& name) {
@@ -43,44 +47,6 @@ std::vector<std::string> ShortJob(const fs::path& runs, const std::string& name)
           "--set", "stages.6.batch_prompts=24",
           "--set", "learner.checkpoint_every=10",
           "--set", "job.threads=2"};
-}
-
-// Starts `scorch run ...`; returns the child pid (stdout/stderr to `log`).
-pid_t Spawn(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    // Job files name models relative to the repository root, as `make run` does.
-    if (chdir(SCORCH_SOURCE_DIR) != 0) _exit(126);
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), fileno(stderr));
-    std::vector<char*> argv;
-    std::string bin = SCORCH_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int Wait(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::vector<std::string> RunArgs(const std::vector<std::string>& extra) {

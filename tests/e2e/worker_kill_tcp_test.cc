@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "process_helpers.h"
 #include "scorch/common/metrics_writer.h"
 #include "scorch/common/testing/temp_dir.h"
 
@@ -28,75 +29,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-// A loopback TCP port free right now (the kernel's pick for port 0). Another process could
-// take it before scorch binds; the job then fails to bind and the test says so.
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// Starts the scorch binary with `args` from the repository root (job files name models
-// relative to it); stdout and stderr go to `log`.
-pid_t Spawn(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(SCORCH_SOURCE_DIR) != 0) _exit(126);
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), fileno(stderr));
-    std::vector<char*> argv;
-    std::string bin = SCORCH_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// Exit code of `pid` (128 + signal when killed), or -1 after `limit` (the child is killed).
-int Wait(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  int status = 0;
-  while (Clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Polls `log` until it contains `needle` or `limit` passes.
-bool WaitForLine(const fs::path& log, const std::string& needle, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  while (Clock::now() < deadline) {
-    if (Slurp(log).find(needle) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
+using e2e::FreeLoopbackPort;
+using e2e::Slurp;
+using e2e::Spawn;
+using e2e::Wait;
+using e2e::WaitForLine;
 
 TEST(WorkerKillTcp, KilledRolloutProcessCostsNoData) {
   testing::TempDir tmp;

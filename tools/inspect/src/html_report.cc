@@ -153,6 +153,16 @@ std::string HtmlEscape(const std::string& text) {
   return out;
 }
 
+namespace {
+// Why a chart can be empty, where the reason is known.
+std::string NoDataNote(const std::string& key) {
+  // The learner measures KL against the frozen reference, which a stage only keeps when it
+  // trains with a KL penalty.
+  if (key.rfind("kl/", 0) == 0) return "not measured: no stage trained with kl_beta > 0";
+  return "no data";
+}
+}  // namespace
+
 std::string RenderChartSvg(const std::vector<json>& metrics, const std::string& key) {
   struct Pt {
     double x, y;
@@ -186,7 +196,7 @@ std::string RenderChartSvg(const std::vector<json>& metrics, const std::string& 
   svg << "<text class=\"title\" x=\"" << kLeft << "\" y=\"16\">" << HtmlEscape(key) << "</text>";
   const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
   if (pts.empty()) {
-    svg << "<text x=\"" << kW / 2 << "\" y=\"" << kH / 2 << "\" text-anchor=\"middle\">no data</text></svg>";
+    svg << "<text x=\"" << kW / 2 << "\" y=\"" << kH / 2 << "\" text-anchor=\"middle\">" << HtmlEscape(NoDataNote(key)) << "</text></svg>";
     return svg.str();
   }
   double y0 = pts[0].y, y1 = pts[0].y;

@@ -80,6 +80,8 @@ TEST(HtmlReportTest, ChartGapsPlaceholdersAndSinglePoints) {
   const std::string none = RenderChartSvg(m, "z");
   EXPECT_EQ(none.find("<path"), std::string::npos);
   EXPECT_NE(none.find("no data"), std::string::npos);
+  // An empty KL chart says why: KL is measured against a reference only kl_beta > 0 keeps.
+  EXPECT_NE(RenderChartSvg(m, "kl/k3").find("kl_beta &gt; 0"), std::string::npos);
   EXPECT_EQ(RenderChartSvg({}, "x").find("<path"), std::string::npos);
   // Records without a step are ignored rather than trusted.
   m.push_back({{"stage", "b"}, {"x", 100.0}});
