@@ -12,6 +12,8 @@
 #include <thread>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "scorch/common/checkpoint_dir.h"
 #include "scorch/common/logging.h"
 #include "scorch/common/run_dir.h"
@@ -27,6 +29,7 @@
 #include "scorch/orchestrator/job_runner.h"
 #include "scorch/orchestrator/live_status.h"
 #include "scorch/reward/grader_pool.h"
+#include "scorch/reward/reward_config.h"
 #include "scorch/reward/reward_grader_oracle.h"
 #include "scorch/reward/server_api.h"
 #include "scorch/reward/zmq_service.h"
@@ -161,6 +164,18 @@ Status Guarded(const char* role, F&& body) {
   }
 }
 
+// The job's `reward` section as the reward service's RewardConfig (rule names checked there).
+StatusOr<reward::RewardConfig> RewardOf(const config::RewardSection& section) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!section.preset.empty()) j["preset"] = section.preset;
+  j["rules"] = nlohmann::json::array();
+  for (const auto& r : section.rules) j["rules"].push_back({{"name", r.name}, {"weight", r.weight}});
+  auto c = reward::RewardConfig::FromJson(j);
+  if (!c.ok()) return c.status().WithContext("config reward");
+  SCORCH_RETURN_IF_ERROR(c->Validate().WithContext("config reward"));
+  return c;
+}
+
 }  // namespace
 
 Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
@@ -169,6 +184,8 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   if (config_path.empty() && resume) config_path = (fs::path(options.resume_dir) / "config.yaml").string();
   SCORCH_ASSIGN_OR_RETURN(RunConfig config, config::LoadRunConfig(config_path, options.overrides));
   SCORCH_RETURN_IF_ERROR(orchestrator::ValidateJob(config));
+  // Checked before the run directory exists: a misspelt rule writes nothing.
+  SCORCH_ASSIGN_OR_RETURN(reward::RewardConfig reward_config, RewardOf(config.reward));
 
   const fs::path root = resume ? fs::path(options.resume_dir) : fs::path(config.job.runs_dir) / config.job.name;
   SCORCH_ASSIGN_OR_RETURN(RunDirectory run,
@@ -189,7 +206,7 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   reward::GraderPoolOracle oracle(pool.get());
   reward::ServerMetrics reward_metrics;
   reward::RewardApiOptions api_options;
-  SCORCH_ASSIGN_OR_RETURN(api_options.reward, reward::RewardConfig::Preset("correctness"));
+  api_options.reward = reward_config;
   api_options.default_protocol = reward::Protocol::kSrr;
   SCORCH_ASSIGN_OR_RETURN(auto api, reward::RewardApi::Create(api_options, &oracle, &reward_metrics));
 

@@ -192,6 +192,18 @@ TEST(QuickstartE2E, StagesReadJsonlPromptSetsAndBadLinesAreNamed) {
   EXPECT_NE(Slurp(tmp / "skip.txt").find("skipped 1 bad line(s)"), std::string::npos) << Slurp(tmp / "skip.txt");
 }
 
+TEST(QuickstartE2E, AMisspeltRewardRuleFailsBeforeAnythingIsWritten) {
+  testing::TempDir tmp;
+  std::vector<std::string> args = ShortJob(tmp.path(), "typo");
+  args.push_back("--set");
+  args.push_back("reward.rules=[{name: format_verdikt, weight: 0.2}]");
+  EXPECT_NE(Wait(Spawn(RunArgs(args), tmp / "typo.txt"), std::chrono::seconds(120)), 0);
+  const std::string out = Slurp(tmp / "typo.txt");
+  EXPECT_NE(out.find("config reward"), std::string::npos) << out;
+  EXPECT_NE(out.find("format_verdikt"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "typo")) << "a run directory was created for a job that cannot start";
+}
+
 TEST(QuickstartE2E, HungRolloutWorkerCostsNoData) {
   testing::TempDir tmp;
   // Two rollout workers; worker 1 hangs on its 30th forward call (mid-step of the collect

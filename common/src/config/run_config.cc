@@ -86,6 +86,18 @@ Status LearnerConfig::Validate() const {
   return Status::Ok();
 }
 
+Status RewardRuleConfig::Validate() const {
+  if (name.empty()) return Status::InvalidArgument("name is empty (a reward rule name, e.g. format_verdict)");
+  return Status::Ok();
+}
+
+Status RewardSection::Validate() const {
+  if (preset.empty() && rules.empty()) {
+    return Status::InvalidArgument("no reward: preset is empty and no rules are listed");
+  }
+  return Status::Ok();
+}
+
 Status ClusterConfig::Validate() const {
   if (status_port >= 0 && status_host.empty()) {
     return Status::InvalidArgument("status_host is empty (use 127.0.0.1, or status_port: -1 for no status server)");

@@ -244,6 +244,34 @@ struct LearnerConfig {
   Status Validate() const;
 };
 
+// The reward the reward service gives each trajectory (ALGORITHMS §3; reward_config.h): a
+// preset's rules followed by `rules`. Names are checked against the reward service's rule list
+// when the job starts (the config library does not link the reward service).
+struct RewardRuleConfig {
+  std::string name;     // a reward rule, e.g. format_verdict, verdict_correctness, cosine
+  double weight = 1.0;  // finite; may be negative
+
+  template <class V>
+  void VisitFields(V& v) {
+    v.Field("name", &name, "rule name (see `scorch reward --help` for the list)");
+    v.Field("weight", &weight, "its weight in the sum", Range<double>{-1e6, 1e6});
+  }
+  Status Validate() const;
+};
+
+struct RewardSection {
+  std::string preset = "correctness";  // correctness | srr_bonus | srr_staged | cosine | pcl | "" (none)
+  std::vector<RewardRuleConfig> rules;  // added after the preset's rules, with default parameters
+
+  template <class V>
+  void VisitFields(V& v) {
+    v.Field("preset", &preset,
+            "rule preset: correctness (SRR's plain oracle reward) | srr_bonus | srr_staged | cosine | pcl | \"\"");
+    v.Field("rules", &rules, "more rules, each {name, weight}, added after the preset's");
+  }
+  Status Validate() const;
+};
+
 struct ClusterConfig {
   std::string control_endpoint = "inproc://scorch-control";  // orchestrator ROUTER endpoint
   int rollout_workers = 1;  // rollout worker count (embedded: threads)
@@ -283,6 +311,7 @@ struct RunConfig {
   RolloutConfig rollout;
   LearnerConfig learner;
   std::vector<StageConfig> stages;
+  RewardSection reward;
   ClusterConfig cluster;
 
   template <class V>
@@ -295,6 +324,7 @@ struct RunConfig {
     v.Field("rollout", &rollout, "rollout workers: capacity and default sampling");
     v.Field("learner", &learner, "learners: optimisation and objectives");
     v.Field("stages", &stages, "the stages, run in order");
+    v.Field("reward", &reward, "the trajectory reward (rules and weights)");
     v.Field("cluster", &cluster, "process layout");
   }
   Status Validate() const;
