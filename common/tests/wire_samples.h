@@ -72,6 +72,7 @@ inline GenerateRequest SampleGenerateRequest() {
   g.sampling.stop_token_ids = {151645, 151643};
   g.forced_verdict = Verdict::kWrong;
   g.gold_answer = "4";
+  g.score_head = "runs/job/swift/swift-train";
   return g;
 }
 

@@ -73,12 +73,14 @@ TEST(WireTest, OptionalFieldsAbsentStayAbsent) {
   GenerateRequest g = testing::SampleGenerateRequest();
   g.forced_verdict.reset();
   g.gold_answer.reset();
+  g.score_head.reset();
   for (const Message& m : std::vector<Message>{h, t, g}) {
     const std::string bytes = Encode(m);
     const json body = json::from_msgpack(bytes)["body"];
     EXPECT_FALSE(body.contains("token"));
     EXPECT_FALSE(body.contains("hidden_state_score"));
     EXPECT_FALSE(body.contains("forced_verdict"));
+    EXPECT_FALSE(body.contains("score_head"));
     auto decoded = DecodeMessage(bytes);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_TRUE(*decoded == m);

@@ -2,6 +2,7 @@
 #include "scorch/rollout/generator.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "scorch/model/unicode.h"
@@ -163,6 +164,12 @@ GenerationResult Generator::Finish(size_t slot, GenFinish reason) {
   GenerationResult out = std::move(seq->result);
   out.finish = reason;
   if (reason != GenFinish::kError) {
+    if (const auto* terms = model_.TokenTerms(static_cast<int64_t>(slot)); terms != nullptr && !out.tokens.empty()) {
+      // Positions P-1 .. P+n-2 of the slot: the states that produced the n generated tokens.
+      const size_t begin = seq->request.prompt.size() - 1;
+      const size_t end = begin + out.tokens.size();
+      if (end <= terms->size()) out.token_terms.assign(terms->begin() + begin, terms->begin() + end);
+    }
     size_t len = seq->cut.value_or(seq->bytes.size());
     if (reason == GenFinish::kStopString) out.text_overflow = model::unicode::Utf8Lossy(seq->bytes.substr(len));
     out.text = model::unicode::Utf8Lossy(std::string_view(seq->bytes).substr(0, len));
@@ -262,6 +269,13 @@ std::vector<GenerationResult> Generator::Step() {
     torch::Tensor real = *logits;
     if (rows.size() != row_slot.size()) {
       real = real.index_select(0, torch::tensor(real_index, torch::kInt64).to(real.device()));
+    }
+    // A model whose vocabulary is larger than its tokenizer's (padded embedding tables) must
+    // never sample an id the tokenizer cannot decode: those logits are masked out.
+    const int64_t known = tokenizer_.vocab_size();
+    if (known > 0 && real.size(1) > known) {
+      real = real.clone();
+      real.narrow(1, known, real.size(1) - known).fill_(-std::numeric_limits<float>::infinity());
     }
     sample = model::SampleTokens(real, params, rngs);
   } catch (const c10::Error& e) {

@@ -76,6 +76,10 @@ void RolloutEngine::Complete(uint64_t id) {
   out.trajectory.sample_idx = req.sample_idx;
   out.trajectory.lease_id = req.lease_id;
   out.trajectory.policy_version = run.policy_version;
+  if (!run.token_terms.empty()) {
+    out.trajectory.hidden_state_score = static_cast<float>(
+        model::SwiftHeadImpl::CombineTokenTerms(run.token_terms, generator_.model().TokenTermsGated()));
+  }
   out.stats = run.episode->stats();
   out.protocol = std::move(run.protocol);
   ready_.push_back(std::move(out));
@@ -85,6 +89,8 @@ std::vector<EpisodeResult> RolloutEngine::Step() {
   for (auto& r : generator_.Step()) {
     auto it = episodes_.find(r.id);
     if (it == episodes_.end()) continue;  // not ours (cannot happen with a private generator)
+    auto& terms = it->second.token_terms;
+    terms.insert(terms.end(), r.token_terms.begin(), r.token_terms.end());
     auto next = it->second.episode->OnGenerated(r);
     if (!next.ok()) {
       it->second.episode->Abandon(next.status().message(), /*context_full=*/false);

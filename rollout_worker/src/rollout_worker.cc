@@ -70,8 +70,10 @@ Status RolloutWorker::Run() {
         ++stats_.requests;
         if (shutdown) {
           SCORCH_RETURN_IF_ERROR(send_error(*req, Status::Unavailable("rollout worker is shutting down")));
-        } else if (pending) {
-          held.push_back(std::move(*req));  // arrived after the announcement: new weights
+        } else if (pending || !held.empty() || req->score_head != score_head_) {
+          // After an announcement (new weights), behind held work (order), or for another
+          // SWIFT head (installed once the engine drains): start it later.
+          held.push_back(std::move(*req));
         } else if (Status st = engine_.Submit(*req, version_); !st.ok()) {
           SCORCH_RETURN_IF_ERROR(send_error(*req, st));
         }
@@ -93,6 +95,21 @@ Status RolloutWorker::Run() {
     }
     // 3. Start held work unless a swap is draining the engine.
     while (!pending && !held.empty()) {
+      if (held.front().score_head != score_head_) {
+        if (!engine_.Idle()) break;  // the head changes only between sequences
+        const std::optional<std::string> want = held.front().score_head;
+        Status loaded = apply_score_head_
+                            ? apply_score_head_(want)
+                            : Status::FailedPrecondition("this rollout worker cannot score with a SWIFT head");
+        if (!loaded.ok()) {
+          proto::GenerateRequest r = std::move(held.front());
+          held.pop_front();
+          SCORCH_RETURN_IF_ERROR(send_error(r, loaded.WithContext("score_head " + want.value_or("(none)"))));
+          continue;
+        }
+        score_head_ = want;
+        ++stats_.head_swaps;
+      }
       proto::GenerateRequest r = std::move(held.front());
       held.pop_front();
       Status s = engine_.Submit(r, version_);
@@ -102,6 +119,11 @@ Status RolloutWorker::Run() {
     if (!engine_.Idle()) {
       for (auto& e : engine_.Step()) {
         stats_.malformed_verdicts += e.stats.malformed_verdicts;
+        if (!e.stats.error.empty()) {
+          SCORCH_LOG(WARNING) << "rollout worker: trajectory (step " << e.trajectory.step << ", prompt "
+                              << e.trajectory.prompt_id << ", sample " << e.trajectory.sample_idx
+                              << ") aborted: " << e.stats.error;
+        }
         ++stats_.trajectories;
         SCORCH_RETURN_IF_ERROR(dealer->Send(std::move(e.trajectory)));
       }

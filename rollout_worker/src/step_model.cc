@@ -46,6 +46,23 @@ PolicyStepModel::PolicyStepModel(model::Policy policy, const PolicyStepModelOpti
 void PolicyStepModel::SetPolicy(model::Policy policy) {
   policy_ = std::move(policy);
   cache_.ResetAll();
+  for (auto& t : terms_) t.clear();
+}
+
+void PolicyStepModel::ResetSlot(int64_t slot) {
+  cache_.ResetSlot(slot);
+  if (score_) terms_[static_cast<size_t>(slot)].clear();
+}
+
+void PolicyStepModel::SetScoreHead(std::optional<ScoreHead> head) {
+  score_ = std::move(head);
+  cache_.ResetAll();
+  terms_.assign(score_ ? static_cast<size_t>(cache_.num_slots()) : 0, {});
+}
+
+const std::vector<std::array<float, 2>>* PolicyStepModel::TokenTerms(int64_t slot) const {
+  if (!score_ || slot < 0 || slot >= static_cast<int64_t>(terms_.size())) return nullptr;
+  return &terms_[static_cast<size_t>(slot)];
 }
 
 torch::Tensor PolicyStepModel::RunRows(const std::vector<StepRow>& rows, const std::vector<size_t>& which) {
@@ -72,9 +89,31 @@ torch::Tensor PolicyStepModel::RunRows(const std::vector<StepRow>& rows, const s
   torch::Tensor attn;
   if (ragged) attn = torch::tensor(mask, torch::kInt64).view({B, T}).to(options_.device);
   ++forward_calls_;
-  auto out = policy_->ForwardIncremental(input, attn, slots, cache_,
-                                         model::ForwardOptions{model::LogitsMode::kLast, {}});
-  return out.logits.to(torch::kFloat32);
+  model::ForwardOptions fo{model::LogitsMode::kLast, {}};
+  if (score_) fo = model::SwiftForwardOptions(score_->config, policy_->config());
+  if (fo.logits == model::LogitsMode::kNone) fo.logits = model::LogitsMode::kLast;
+  auto out = policy_->ForwardIncremental(input, attn, slots, cache_, fo);
+  torch::Tensor last = out.logits;
+  if (fo.logits == model::LogitsMode::kAll) {
+    // Logits-mode scoring asked for every position; sampling needs each row's last real one.
+    std::vector<int64_t> ends;
+    for (int64_t b = 0; b < B; ++b) ends.push_back(static_cast<int64_t>(rows[which[static_cast<size_t>(b)]].tokens.size()) - 1);
+    auto idx = torch::tensor(ends, torch::kInt64).to(options_.device);
+    last = out.logits.index({torch::arange(B, torch::TensorOptions().dtype(torch::kInt64).device(options_.device)), idx});
+  }
+  if (score_) {
+    auto terms = score_->head->TokenTerms(model::SwiftFeaturesFrom(policy_, score_->config, out))
+                     .to(torch::kCPU, torch::kFloat32)
+                     .contiguous();  // (B, T, 2)
+    const float* p = terms.data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b) {
+      const StepRow& r = rows[which[static_cast<size_t>(b)]];
+      auto& dst = terms_[static_cast<size_t>(r.slot)];
+      const int64_t n = static_cast<int64_t>(r.tokens.size());
+      for (int64_t t = 0; t < n; ++t) dst.push_back({p[(b * T + t) * 2], p[(b * T + t) * 2 + 1]});
+    }
+  }
+  return last.to(torch::kFloat32);
 }
 
 StatusOr<torch::Tensor> PolicyStepModel::Forward(const std::vector<StepRow>& rows) {
@@ -107,6 +146,24 @@ StatusOr<torch::Tensor> PolicyStepModel::Forward(const std::vector<StepRow>& row
     return logits;
   } catch (const c10::Error& e) {
     return Status::Internal(std::string("policy step failed: ") + e.what_without_backtrace());
+  }
+}
+
+Status InstallScoreHead(PolicyStepModel& step, const std::optional<std::string>& dir) {
+  if (!dir) {
+    step.SetScoreHead(std::nullopt);
+    return Status::Ok();
+  }
+  try {
+    ScoreHead h;
+    SCORCH_ASSIGN_OR_RETURN(h.head, model::LoadSwiftHead(*dir, step.policy()->config(), &h.config));
+    const torch::Tensor p = step.policy()->parameters().front();  // a copy: parameters() is a temporary
+    h.head->to(p.device(), torch::kFloat32);  // features are float32 (swift_head.h)
+    h.head->eval();
+    step.SetScoreHead(std::move(h));
+    return Status::Ok();
+  } catch (const c10::Error& e) {
+    return Status::Internal("installing the SWIFT head " + *dir + ": " + e.what_without_backtrace());
   }
 }
 

@@ -103,6 +103,11 @@ Status RunWorkerProcess(const WorkerProcessOptions& o, RolloutWorkerStats* stats
                      << proto::WeightsTransportName(a.transport) << " " << a.location << ")";
     return Status::Ok();
   });
+  worker.set_score_head_loader([&](const std::optional<std::string>& dir) {
+    SCORCH_RETURN_IF_ERROR(InstallScoreHead(*step, dir));
+    SCORCH_LOG(INFO) << "rollout " << o.rank << ": scoring with " << (dir ? "SWIFT head " + *dir : "no head");
+    return Status::Ok();
+  });
   SCORCH_LOG(INFO) << "rollout " << o.rank << ": connecting to " << o.endpoint << " as " << wc.identity << ", "
                    << mc.ParameterCount() << " parameters, " << so.num_slots << " slots x " << so.max_seq_len
                    << " tokens, capacity " << wc.capacity << ", " << threads << " threads, policy version "

@@ -40,6 +40,7 @@ json ToJson(const GenerateRequest& v) {
   j["sampling"] = ToJson(v.sampling);
   if (v.forced_verdict) j["forced_verdict"] = EnumOf(*v.forced_verdict);
   if (v.gold_answer) j["gold_answer"] = *v.gold_answer;
+  if (v.score_head) j["score_head"] = *v.score_head;
   return j;
 }
 
@@ -54,7 +55,8 @@ Status FromJson(const FieldReader& r, GenerateRequest* v) {
   SCORCH_RETURN_IF_ERROR(r.Read("protocol", &v->protocol));
   SCORCH_RETURN_IF_ERROR(r.ReadObject("sampling", &v->sampling));
   SCORCH_RETURN_IF_ERROR(r.ReadOptional("forced_verdict", &v->forced_verdict));
-  return r.ReadOptional("gold_answer", &v->gold_answer);
+  SCORCH_RETURN_IF_ERROR(r.ReadOptional("gold_answer", &v->gold_answer));
+  return r.ReadOptional("score_head", &v->score_head);
 }
 
 json ToJson(const Segment& v) {

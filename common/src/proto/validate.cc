@@ -64,6 +64,9 @@ Status ValidateGenerateRequest(const GenerateRequest& m) {
   if (m.forced_verdict && *m.forced_verdict == Verdict::kError) {
     return Invalid(ctx, "forced_verdict", "'error' cannot be forced (expected correct or wrong)");
   }
+  if (m.score_head && m.score_head->empty()) {
+    return Invalid(ctx, "score_head", "empty (leave it unset for no scoring)");
+  }
   return ValidateSampling(m.sampling, ctx + ".sampling");
 }
 

@@ -10,7 +10,8 @@
 //      the fixed (B, T) batch of classic static batching, where a batch costs as much as its
 //      longest member times B. static_fixed_shape=false drops finished rows instead (a
 //      stronger baseline; the bench reports both);
-//   3. samples one token per active slot with model::SampleTokens, each request using its own
+//   3. samples one token per active slot with model::SampleTokens (ids at or past the
+//      tokenizer's vocab_size, padding of a larger embedding table, are masked out first), each request using its own
 //      SamplingParams and its own RequestRng (seeded from the request), so a request's tokens
 //      depend only on its seed and its logits, never on what shares the batch;
 //   4. checks the stopping rules and returns the requests that finished; their slots are
@@ -46,6 +47,7 @@
 // forward synchronously.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -76,7 +78,8 @@ const char* GenFinishName(GenFinish f);
 struct GenerationResult {
   uint64_t id = 0;
   std::vector<TokenId> tokens;   // generated tokens (prompt excluded)
-  std::vector<float> logprobs;   // one per token: log softmax(raw logits)[token]
+  std::vector<float> logprobs;   // one per token: log softmax(logits)[token], over the ids the
+                                 // tokenizer knows (equal to the raw logits' when sizes agree)
   std::string text;              // decoded generated text, cut per the stop rule above
   std::string text_overflow;     // text the completing token carried past a stop string
   GenFinish finish = GenFinish::kLength;
@@ -84,6 +87,10 @@ struct GenerationResult {
   std::optional<std::string> matched_stop; // set for kStopString
   std::string error;                       // set for kError
   int64_t reused_prompt_tokens = 0;        // prompt tokens found in the session's parked slot
+  // With a scoring head on the step model (step_model.h): one [gate logit, token reward] per
+  // generated token, taken at the state that produced it (the last prompt position, then each
+  // generated token but the last) — every one computed by generation itself. Empty otherwise.
+  std::vector<std::array<float, 2>> token_terms;
 };
 
 struct GeneratorOptions {

@@ -12,6 +12,10 @@
 // A generation is clamped to the room left in a slot; a trajectory whose history no longer
 // fits ends with EpisodeStats::context_full.
 //
+// Scoring: when the step model carries a SWIFT head, each generation's token terms are kept
+// and the finished Trajectory's hidden_state_score is the head's sequence score R over every
+// token the model wrote (all turns), ALGORITHMS §5.
+//
 // Policy version: every Trajectory is stamped with the version given to Submit. The engine
 // never changes weights; the worker swaps weights only while the engine is Idle(), so no
 // trajectory mixes two versions.
@@ -62,6 +66,7 @@ class RolloutEngine {
     std::unique_ptr<Episode> episode;
     std::string protocol;
     int64_t policy_version = 0;
+    std::vector<std::array<float, 2>> token_terms;  // every generation's, in order
   };
 
   StatusOr<const TurnProtocol*> Protocol(const std::string& name);

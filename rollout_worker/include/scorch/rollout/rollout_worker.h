@@ -17,6 +17,10 @@
 //     everything already accepted, sends it, returns OK. Shutdown{drain=false}: returns at
 //     once; in-flight leases are simply not answered and the orchestrator reassigns them
 //     when they expire.
+//   * a request naming a SWIFT head (GenerateRequest::score_head) other than the one the
+//     step model scores with waits, like a weight swap, until the engine is idle; then the
+//     ApplyScoreHeadFn installs it (or removes it, for a request without one) and the request
+//     starts. A head that cannot be loaded fails that request only (an Error naming the head).
 // A request the engine rejects (unknown protocol, bad sampling) is answered with a
 // proto::Error naming its lease.
 //
@@ -53,6 +57,10 @@ struct RolloutWorkerConfig {
 // Loads and installs the announced weights. Called only while no sequence is in flight.
 using ApplyWeightsFn = std::function<Status(const proto::WeightsAnnounce&)>;
 
+// Installs the SWIFT head in `dir` (nullopt: scoring off). Called only while no sequence is in
+// flight. Without one, a request naming a head is refused with FailedPrecondition.
+using ApplyScoreHeadFn = std::function<Status(const std::optional<std::string>& dir)>;
+
 struct RolloutWorkerStats {
   int64_t requests = 0;
   int64_t trajectories = 0;
@@ -60,6 +68,7 @@ struct RolloutWorkerStats {
   int64_t weight_swaps = 0;
   int64_t heartbeats = 0;
   int64_t malformed_verdicts = 0;
+  int64_t head_swaps = 0;
 };
 
 class RolloutWorker {
@@ -69,6 +78,9 @@ class RolloutWorker {
   // Runs the loop above until Shutdown. See the file comment for errors.
   [[nodiscard]] Status Run();
 
+  // Lets requests name a SWIFT head (see above). Call before Run().
+  void set_score_head_loader(ApplyScoreHeadFn fn) { apply_score_head_ = std::move(fn); }
+
   int64_t policy_version() const { return version_; }
   const RolloutWorkerStats& stats() const { return stats_; }
 
@@ -76,6 +88,8 @@ class RolloutWorker {
   RolloutWorkerConfig config_;
   RolloutEngine& engine_;
   ApplyWeightsFn apply_weights_;
+  ApplyScoreHeadFn apply_score_head_;
+  std::optional<std::string> score_head_;  // the head the step model scores with now
   int64_t version_ = 0;
   RolloutWorkerStats stats_;
 };

@@ -18,6 +18,12 @@
 // both happen inside the same Forward call (one generator step), and the results are equal
 // either way.
 //
+// Token scoring (SWIFT, ALGORITHMS §5): with a head installed (SetScoreHead), every forward
+// also asks the policy for the head's hidden layers (or all logits, in logits mode) and keeps,
+// per slot, the head's [gate logit, token reward] of every token fed to that slot (TokenTerms),
+// so a sequence's score costs one Linear(D, 2) per token on states generation computes anyway,
+// not a second forward pass. The terms are emptied with the slot.
+//
 // Ownership: PolicyStepModel shares the Policy handle and owns its KvCache. Thread-safety:
 // not thread-safe; one generator loop owns a StepModel. Errors: Forward returns
 // InvalidArgument for a bad slot, an empty row or a row that overflows its slot, and Internal
@@ -27,13 +33,16 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "scorch/common/status.h"
 #include "scorch/model/kv_cache.h"
 #include "scorch/model/policy.h"
+#include "scorch/model/swift_head.h"
 #include "scorch/model/tokenizer.h"
 
 namespace scorch::rollout {
@@ -63,6 +72,21 @@ class StepModel {
   // Appends each row's tokens to its slot and returns float32 (rows, vocab) logits for the
   // next token of each row, on the model's device. REQUIRES: distinct slots.
   virtual StatusOr<torch::Tensor> Forward(const std::vector<StepRow>& rows) = 0;
+
+  // Token scoring (see the file comment): [gate logit, token reward] for each token fed to
+  // `slot`, by position; null when no scoring head is installed.
+  virtual const std::vector<std::array<float, 2>>* TokenTerms(int64_t slot) const {
+    (void)slot;
+    return nullptr;
+  }
+  // Whether the installed head gates its token rewards (false: a plain mean).
+  virtual bool TokenTermsGated() const { return true; }
+};
+
+// A SWIFT head ready to score: the module (eval mode, the policy's device) and its config.
+struct ScoreHead {
+  model::SwiftHead head{nullptr};
+  model::SwiftHeadConfig config;
 };
 
 struct PolicyStepModelOptions {
@@ -82,8 +106,14 @@ class PolicyStepModel final : public StepModel {
   int64_t max_seq_len() const override { return cache_.max_seq_len(); }
   int64_t vocab_size() const override { return policy_->config().vocab_size; }
   int64_t SlotLength(int64_t slot) const override { return cache_.length(slot); }
-  void ResetSlot(int64_t slot) override { cache_.ResetSlot(slot); }
+  void ResetSlot(int64_t slot) override;
   StatusOr<torch::Tensor> Forward(const std::vector<StepRow>& rows) override;
+
+  // Installs (or, with nullopt, removes) the scoring head. REQUIRES: no sequence in flight;
+  // every slot is reset. The head must match the policy (LoadSwiftHead checks).
+  void SetScoreHead(std::optional<ScoreHead> head);
+  const std::vector<std::array<float, 2>>* TokenTerms(int64_t slot) const override;
+  bool TokenTermsGated() const override { return !score_ || score_->config.gate; }
 
   // Replaces the weights' owner (a new policy version). REQUIRES: same config; the caller
   // swaps only between sequences (every slot is reset here).
@@ -99,8 +129,15 @@ class PolicyStepModel final : public StepModel {
   model::Policy policy_;
   model::KvCache cache_;
   PolicyStepModelOptions options_;
+  std::optional<ScoreHead> score_;
+  std::vector<std::vector<std::array<float, 2>>> terms_;  // per slot, while score_ is set
   int64_t forward_calls_ = 0;
 };
+
+// Loads the SWIFT head in `dir` (model::LoadSwiftHead, checked against the step model's
+// policy) onto the policy's device and installs it; nullopt removes the head. REQUIRES: no
+// sequence in flight. Errors: the loader's (NotFound, FailedPrecondition for another model).
+[[nodiscard]] Status InstallScoreHead(PolicyStepModel& step, const std::optional<std::string>& dir);
 
 // Checks rows against a model's slots: valid, distinct, non-empty and within capacity.
 Status ValidateRows(const StepModel& model, const std::vector<StepRow>& rows);

@@ -53,6 +53,10 @@ struct GenerateRequest {
   SamplingParams sampling;
   std::optional<Verdict> forced_verdict;   // data collection: copy this verdict (correct/wrong)
   std::optional<std::string> gold_answer;  // reference answer, when the protocol needs it
+  // A SWIFT reward head (a directory with swift_head.safetensors/.json, ALGORITHMS §5) to score
+  // the trajectory with, from the hidden states generation computes; the result comes back in
+  // Trajectory::hidden_state_score. Unset: no scoring.
+  std::optional<std::string> score_head;
 
   bool operator==(const GenerateRequest&) const = default;
 };
