@@ -22,6 +22,18 @@ namespace {
 
 double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// Whether `t` has the segments its SRR set trains (ALGORITHMS §4.4): a¹ and y¹, and for D1/D2
+// the correction a². A cut-off or aborted trajectory can lack them even when graded.
+bool HasSrrShape(const proto::Trajectory& t, bool needs_correction) {
+  bool a1 = false, y1 = false, a2 = false;
+  for (const auto& s : t.segments) {
+    a1 |= s.kind == proto::SegmentKind::kAttempt && s.turn == 0;
+    y1 |= s.kind == proto::SegmentKind::kVerify && s.turn == 0;
+    a2 |= s.kind == proto::SegmentKind::kAttempt && s.turn == 1;
+  }
+  return a1 && y1 && (a2 || !needs_correction);
+}
+
 }  // namespace
 
 namespace job_internal {
@@ -357,7 +369,9 @@ Status JobRunner::RunCollect(int index) {
       const bool a2 = g.record.corrected && g.record.final_correct;
       const Prompt& prompt = prompts[g.trajectory.prompt_id];
       const bool prefer_d2 = MixSeed(g.request.sampling.seed, 0xd2) % 2 == 0;
-      if (!a1 && a2) {
+      if (a2 && !HasSrrShape(g.trajectory, /*needs_correction=*/true)) {
+        ++counts["incomplete"];
+      } else if (!a1 && a2) {
         kept.push_back({"d1", prompt.problem, prompt.answer, g.trajectory});
         ++counts["d1"];
       } else if (a1 && a2 && prefer_d2) {
@@ -392,6 +406,10 @@ Status JobRunner::RunCollect(int index) {
           ++counts["replay_mismatch"];
           continue;
         }
+        if (!HasSrrShape(t, /*needs_correction=*/false)) {
+          ++counts["incomplete"];
+          continue;
+        }
         const Prompt& prompt = prompts[t.prompt_id];
         kept.push_back({"d3", prompt.problem, prompt.answer, t});
         ++counts["d3"];
@@ -415,7 +433,8 @@ Status JobRunner::RunCollect(int index) {
   SCORCH_RETURN_IF_ERROR(WriteCollected(path, kept));
   SCORCH_LOG(INFO) << stage.name << ": kept " << kept.size() << " trajectories (D1 " << totals["d1"] << ", D2 "
                    << totals["d2"] << ", D3 " << totals["d3"] << "; discarded " << totals["discarded"]
-                   << ", replay mismatches " << totals["replay_mismatch"] << ") in " << path.string();
+                   << ", replay mismatches " << totals["replay_mismatch"] << ", incomplete " << totals["incomplete"]
+                   << ") in " << path.string();
   if (kept.empty()) {
     SCORCH_LOG(WARNING) << stage.name << ": no usable trajectory (the model never got an answer right); an sft stage "
                         << "reading it will be skipped. Train the warm-up longer or make the task easier.";
