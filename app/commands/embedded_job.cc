@@ -51,7 +51,8 @@ void OnStopSignal(int) {
   if (auto* r = g_runner.load()) r->RequestStop();
 }
 
-StatusOr<learner::StageTraining> StageTrainingOf(const RunConfig& config, const std::string& name) {
+StatusOr<learner::StageTraining> StageTrainingOf(const RunConfig& config, const fs::path& run_root,
+                                                 const std::string& name) {
   for (const auto& s : config.stages) {
     if (s.name != name) continue;
     learner::StageTraining t;
@@ -66,6 +67,21 @@ StatusOr<learner::StageTraining> StageTrainingOf(const RunConfig& config, const 
       t.objective = learner::Objective::kMdpo;
       t.mdpo.eta = s.mdpo_eta;
       t.mdpo.nll_coef = s.mdpo_nll_coef;
+    } else if (s.kind == StageKind::kSwiftTrain) {
+      t.objective = learner::Objective::kSwift;
+      t.swift.head.features = s.swift_features;
+      t.swift.head.last_k_layers = s.swift_last_layers;
+      t.swift.head.apply_norm = s.swift_apply_norm;
+      t.swift.head.gate = s.swift_gate;
+      t.swift.train.loss = s.swift_loss;
+      t.swift.train.lr = s.lr;
+      t.swift.train.batch_size = s.swift_batch;
+      t.swift.train.max_epochs = s.swift_epochs;
+      t.swift.train.patience = s.swift_patience;
+      t.swift.train.val_fraction = s.swift_val_fraction;
+      t.swift.train.seed = static_cast<uint64_t>(config.job.seed);
+      t.swift.output_dir = run_root / "swift" / s.name;
+      t.swift.batches = s.steps;
     } else {
       return Status::InvalidArgument("stage " + name + " does not train the policy");
     }
@@ -117,6 +133,8 @@ class HangingStepModel final : public rollout::StepModel {
     }
     return inner_.Forward(rows);
   }
+  const std::vector<std::array<float, 2>>* TokenTerms(int64_t slot) const override { return inner_.TokenTerms(slot); }
+  bool TokenTermsGated() const override { return inner_.TokenTermsGated(); }
 
  private:
   rollout::StepModel& inner_;
@@ -324,7 +342,7 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   }
   learner::LearnerService learner_service(
       learner_config, trainer, model_config,
-      [&config](const std::string& stage) { return StageTrainingOf(config, stage); });
+      [&config, &root](const std::string& stage) { return StageTrainingOf(config, root, stage); });
   Status learner_status;
   std::thread learner_thread([&] {
     log::SetThreadIdentity("learner", 0);
@@ -362,6 +380,9 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
                                                           w.step_model->SetPolicy(w.replica);
                                                           return Status::Ok();
                                                         });
+    w.worker->set_score_head_loader([&w](const std::optional<std::string>& dir) {
+      return rollout::InstallScoreHead(*w.step_model, dir);
+    });
     w.thread = std::thread([&w, i] {
       log::SetThreadIdentity("rollout", i);
       w.status = Guarded("rollout", [&] { return w.worker->Run(); });

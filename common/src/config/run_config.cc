@@ -58,6 +58,15 @@ Status StageConfig::Validate() const {
       }
     }
   }
+  if (swift_features != "hidden" && swift_features != "logits") {
+    return Status::InvalidArgument("swift_features \"" + swift_features + "\" is not one of hidden, logits");
+  }
+  if (swift_loss != "bce" && swift_loss != "pairwise" && swift_loss != "hinge") {
+    return Status::InvalidArgument("swift_loss \"" + swift_loss + "\" is not one of bce, pairwise, hinge");
+  }
+  if (kind == StageKind::kBon && samples_per_prompt < 2) {
+    return Status::InvalidArgument("a bon stage needs samples_per_prompt >= 2 (the N of Best-of-N)");
+  }
   if (kind == StageKind::kGrpo && samples_per_prompt < 2) {
     return Status::InvalidArgument(
         "a grpo stage needs samples_per_prompt >= 2 (group-normalised advantages)");

@@ -83,6 +83,8 @@ Status Trainer::BeginStage(const StageTraining& config) {
   SCORCH_RETURN_IF_ERROR(config.optimizer.Validate());
   if (config.micro_batch_rows < 1) return Status::InvalidArgument("micro_batch_rows must be >= 1");
   stage_ = config;
+  swift_examples_.clear();
+  swift_batches_ = 0;
   std::vector<torch::Tensor> params;
   for (auto& p : policy_->parameters()) params.push_back(p);
   SCORCH_ASSIGN_OR_RETURN(optimizer_, Optimizer::Create(std::move(params), config.optimizer));
@@ -174,6 +176,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
   std::map<std::string, double> metrics;
   if (batch.samples.empty()) return metrics;
   if (stage_.objective == Objective::kMdpo) return StepMdpo(batch);
+  if (stage_.objective == Objective::kSwift) return StepSwift(batch);
   for (size_t i = 0; i < batch.samples.size(); ++i) {
     if (batch.samples[i].pair_index >= 0) {
       return Status::InvalidArgument("TrainBatch.samples[" + std::to_string(i) + "] is one side of a preference pair, "

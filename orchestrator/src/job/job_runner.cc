@@ -97,13 +97,16 @@ Status ValidateJob(const config::RunConfig& config) {
   for (size_t i = 0; i < config.stages.size(); ++i) {
     const auto& s = config.stages[i];
     const std::string where = "stages[" + std::to_string(i) + "] (" + s.name + "): ";
-    switch (s.kind) {
-      case StageKind::kBon:
-        return Status::Unimplemented(where + "the job loop does not run " +
-                                     std::string(config::EnumNames<StageKind>::kValues[static_cast<int>(s.kind)].second) +
-                                     " stages yet (sft, collect, grpo, ppo, mdpo and eval run)");
-      default:
-        break;
+    if (s.kind == StageKind::kBon && s.swift_head.rfind("stage:", 0) == 0) {
+      const std::string ref = s.swift_head.substr(6);
+      bool found = false;
+      for (size_t k = 0; k < i; ++k) found |= config.stages[k].name == ref && config.stages[k].kind == StageKind::kSwiftTrain;
+      if (!found) {
+        return Status::InvalidArgument(where + "swift_head \"" + s.swift_head + "\" names no earlier swift_train stage");
+      }
+    }
+    if (!s.swift_head.empty() && s.kind != StageKind::kBon) {
+      return Status::InvalidArgument(where + "swift_head applies to bon stages only");
     }
     if (s.max_staleness > 0 && s.kind != StageKind::kGrpo && s.kind != StageKind::kPpo) {
       return Status::InvalidArgument(where + "max_staleness > 0 (overlapping generation with training) applies to "
@@ -223,6 +226,10 @@ Status JobRunner::RunStage(int index) {
       return RunMdpo(index);
     case StageKind::kEval:
       return RunEval(index);
+    case StageKind::kSwiftTrain:
+      return RunSwiftTrain(index);
+    case StageKind::kBon:
+      return RunBon(index);
     default:
       return Status::Unimplemented("stage kind not run by the job loop");
   }
@@ -359,6 +366,7 @@ void JobRunner::WriteRollouts(const std::vector<Graded>& graded, size_t limit) {
                  {"turn_answers", g.trajectory.turn_answers},
                  {"gold", g.request.gold_answer.value_or("")},
                  {"segments", segments}};
+    if (g.trajectory.hidden_state_score) line["swift_score"] = *g.trajectory.hidden_state_score;
     out += line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   }
   Status st = AtomicWriteFile(run_.rollouts_dir() / ("step-" + std::to_string(state_.step) + ".jsonl"), out);

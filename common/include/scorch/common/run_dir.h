@@ -37,6 +37,7 @@ class RunDirectory {
   std::filesystem::path rollouts_dir() const { return root_ / "rollouts"; }
   std::filesystem::path eval_dir() const { return root_ / "eval"; }
   std::filesystem::path checkpoints_dir() const { return root_ / "checkpoints"; }
+  std::filesystem::path swift_dir() const { return root_ / "swift"; }  // SWIFT heads, one folder per swift_train stage
 
   // Writes config.yaml (atomically) and RUN_INFO.json with version, git hash, host, time and
   // the command line.

@@ -15,7 +15,7 @@
 //      an older one uses the log-probs the rollout worker recorded (exact at temperature 1).
 //   5. KL to the reference (the policy frozen at BeginStage) when kl_beta > 0: in the loss and
 //      reported as k1/k2/k3; entropy is always reported.
-// Objectives: sft, grpo, ppo and mdpo. PPO (trainer_ppo.cc): PPO trains a critic (model::Critic, its
+// Objectives: sft, grpo, ppo, mdpo and swift (the SWIFT head, see SwiftTraining). PPO (trainer_ppo.cc): PPO trains a critic (model::Critic, its
 // trunk copied from the policy at BeginStage, value head zero) with its own AdamW beside the
 // policy; the terminal reward sits on each row's last trained token (plus any dense_rewards the
 // sample carries), the KL penalty to the reference is folded into the per-token reward
@@ -56,11 +56,13 @@
 #include "scorch/learner/learner_checkpoint.h"
 #include "scorch/learner/losses.h"
 #include "scorch/learner/optimizer.h"
+#include "scorch/learner/swift_training.h"
 #include "scorch/model/policy.h"
+#include "scorch/model/swift_head.h"
 
 namespace scorch::learner {
 
-enum class Objective { kSft, kGrpo, kPpo, kMdpo };
+enum class Objective { kSft, kGrpo, kPpo, kMdpo, kSwift };
 
 struct PpoTraining {
   OptimizerConfig critic_optimizer;  // the critic's AdamW (lr, schedule as the policy's)
@@ -68,6 +70,18 @@ struct PpoTraining {
   double lambda = 1.0;
   double value_clip = 0.2;           // <= 0: no value clipping
   bool whiten_advantages = true;
+};
+
+// swift_train (trainer_swift.cc, ALGORITHMS §5): each batch's samples (reward = label, 1 =
+// correct) become SWIFT examples — the frozen policy's features at the states that produced
+// each sampled token (position t-1 for every trainable token t, as generation scores them) —
+// and after the stage's `batches`-th batch the head is trained (TrainSwiftHead) and saved to
+// output_dir (rank 0). The policy is not changed and its version does not move.
+struct SwiftTraining {
+  model::SwiftHeadConfig head;
+  SwiftTrainOptions train;
+  std::filesystem::path output_dir;
+  int64_t batches = 1;
 };
 
 struct StageTraining {
@@ -81,6 +95,7 @@ struct StageTraining {
   GroupAdvantageOptions advantages;
   PpoTraining ppo;                   // objective kPpo only
   MdpoOptions mdpo;                  // eta, nll_coef (normalisers are set per batch)
+  SwiftTraining swift;               // objective kSwift only
 };
 
 class Trainer {
@@ -121,6 +136,8 @@ class Trainer {
   Status AllReduceGradients(Optimizer& optimizer);
   // The M-DPO step (trainer_mdpo.cc).
   StatusOr<std::map<std::string, double>> StepMdpo(const proto::TrainBatch& batch);
+  // The swift_train step (trainer_swift.cc).
+  StatusOr<std::map<std::string, double>> StepSwift(const proto::TrainBatch& batch);
   // Sums `value` over data-parallel ranks (itself with one process).
   StatusOr<double> SumOverRanks(double value) const;
   // All-reduces the accumulated gradients, takes the optimizer step and bumps the version;
@@ -135,6 +152,8 @@ class Trainer {
   model::Critic critic_{nullptr};              // kPpo only
   std::unique_ptr<Optimizer> critic_optimizer_;
   int64_t version_ = 0;
+  std::vector<SwiftExample> swift_examples_;  // kSwift: features gathered so far this stage
+  int64_t swift_batches_ = 0;
 };
 
 }  // namespace scorch::learner

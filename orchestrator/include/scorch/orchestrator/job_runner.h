@@ -34,7 +34,16 @@
 // a JSONL prompt set (dataset: a path; dataset.h), loaded and checked when Run starts, so a
 // bad line (file:line named) fails the job before any stage runs, or, with
 // job.skip_bad_dataset_lines, is skipped and counted in the log (job_prompts.cc).
-// bon stages are refused up front (Unimplemented, naming the stage).
+//   swift_train (job_swift.cc) per step: batch_prompts × samples_per_prompt trajectories,
+//            graded; each becomes a TrainSample whose reward is its label (final answer
+//            correct = 1). The learner extracts the frozen policy's features and, at the stage's
+//            last batch, trains the SWIFT head (ALGORITHMS §5: validation split by problem,
+//            early stopping) into runs/NAME/swift/<stage>/. Restarts whole on resume.
+//   bon      held-out problems, samples_per_prompt = N candidates each, generated with the
+//            SWIFT head named by swift_head ("stage:<swift_train stage>" or a directory), which
+//            scores each candidate from the states generation computes; accuracy@k of every
+//            selector of best_of_n.h that can run, pass@k, and selection time per candidate,
+//            written to eval/NN-<stage>.json and printed as a table.
 //
 // Every step appends one line to metrics.jsonl (global step, stage, stage_step, the stage's
 // metrics and time split), the same scalars to TensorBoard event files under events/, and one
@@ -119,6 +128,8 @@ class JobRunner {
   Status RunRl(int index);
   Status RunMdpo(int index);
   Status RunEval(int index);
+  Status RunSwiftTrain(int index);  // job_swift.cc
+  Status RunBon(int index);         // job_swift.cc
 
   // Stage prompts (job_prompts.cc): the synthetic task's train split through the job's cursor,
   // or the stage's JSONL prompt set through the stage's own shuffled cursor.

@@ -16,14 +16,14 @@
 
 namespace scorch::config {
 
-enum class StageKind { kSft, kCollect, kGrpo, kPpo, kMdpo, kEval, kBon };
+enum class StageKind { kSft, kCollect, kGrpo, kPpo, kMdpo, kEval, kBon, kSwiftTrain };
 
 template <>
 struct EnumNames<StageKind> {
   static constexpr std::pair<StageKind, const char*> kValues[] = {
       {StageKind::kSft, "sft"},   {StageKind::kCollect, "collect"}, {StageKind::kGrpo, "grpo"},
       {StageKind::kPpo, "ppo"},   {StageKind::kMdpo, "mdpo"},       {StageKind::kEval, "eval"},
-      {StageKind::kBon, "bon"}};
+      {StageKind::kBon, "bon"},   {StageKind::kSwiftTrain, "swift_train"}};
 };
 
 struct JobConfig {
@@ -99,11 +99,24 @@ struct StageConfig {
   int mdpo_continuations = 2;           // "wrong"-verdict continuations per a¹
   double mdpo_eta = 0.1;                // η (DPO β) of −log σ(η(ℓ_w − ℓ_l))
   double mdpo_nll_coef = 0.0;           // weight of the NLL term on the chosen side (0 = off)
+  // SWIFT (ALGORITHMS §5). swift_train samples and grades trajectories and trains a reward head
+  // on the frozen policy's hidden states (lr = the head's AdamW lr); bon samples
+  // samples_per_prompt candidates per problem and compares Best-of-N selectors.
+  std::string swift_features = "hidden";  // hidden | logits
+  int swift_last_layers = 0;            // 0 = every hidden state (L+1), k = the last k
+  bool swift_apply_norm = false;        // apply the final norm to every chosen layer
+  bool swift_gate = true;               // false: R = mean token reward (no gate)
+  std::string swift_loss = "bce";       // bce | pairwise | hinge
+  int swift_epochs = 40;                // at most, with early stopping
+  int swift_patience = 3;               // epochs without validation improvement
+  double swift_val_fraction = 0.2;      // held out (by problem) for validation
+  int swift_batch = 16;                 // sequences per head update
+  std::string swift_head;               // bon: "stage:<swift_train stage>", a head directory, or "" (none)
 
   template <class V>
   void VisitFields(V& v) {
     v.Field("name", &name, "unique stage name; names its outputs");
-    v.Field("kind", &kind, "sft | collect | grpo | ppo | mdpo | eval | bon");
+    v.Field("kind", &kind, "sft | collect | grpo | ppo | mdpo | eval | swift_train | bon");
     v.Field("steps", &steps, "optimizer steps (eval/collect: batches)", Range<int64_t>{0, 100000000});
     v.Field("batch_prompts", &batch_prompts, "prompts per step", Range<int>{1, 1 << 20});
     v.Field("samples_per_prompt", &samples_per_prompt, "trajectories per prompt (GRPO group)",
@@ -134,6 +147,20 @@ struct StageConfig {
             Range<double>{1e-6, 100.0});
     v.Field("mdpo_nll_coef", &mdpo_nll_coef, "mdpo: weight of the NLL term on the preferred side (0 = off)",
             Range<double>{0.0, 100.0});
+    v.Field("swift_features", &swift_features, "swift_train: head input, hidden (hidden states) | logits");
+    v.Field("swift_last_layers", &swift_last_layers, "swift_train: use the last k hidden states (0: all L+1)",
+            Range<int>{0, 100000});
+    v.Field("swift_apply_norm", &swift_apply_norm, "swift_train: apply the model's final norm to every layer");
+    v.Field("swift_gate", &swift_gate, "swift_train: gated token average (false: plain mean)");
+    v.Field("swift_loss", &swift_loss, "swift_train: bce | pairwise | hinge");
+    v.Field("swift_epochs", &swift_epochs, "swift_train: most epochs (early stopping)", Range<int>{1, 100000});
+    v.Field("swift_patience", &swift_patience, "swift_train: epochs without validation improvement before stopping",
+            Range<int>{1, 100000});
+    v.Field("swift_val_fraction", &swift_val_fraction, "swift_train: share of problems held out for validation",
+            Range<double>{0.01, 0.9});
+    v.Field("swift_batch", &swift_batch, "swift_train: sequences per head update", Range<int>{1, 1 << 20});
+    v.Field("swift_head", &swift_head,
+            "bon: the SWIFT head, \"stage:<swift_train stage>\" or a directory (empty: no SWIFT selector)");
   }
   Status Validate() const;
 };
