@@ -304,8 +304,16 @@ void Dispatcher::AnnounceWeights(const proto::WeightsAnnounce& announce) {
       d.LoseWorker(peer, "weights announcement not delivered: " + s.message());
     }
   }
-  SCORCH_LOG(INFO) << "dispatcher: announced weights version " << announce.version << " to "
-                   << delivered << " rollout worker(s)";
+  // Every training step announces weights: say so at INFO only when the audience changes
+  // (the per-step line is SCORCH_VLOG(1), logging.verbosity >= 1).
+  if (delivered != d.last_announced_to) {
+    SCORCH_LOG(INFO) << "dispatcher: announced weights version " << announce.version << " to " << delivered
+                     << " rollout worker(s) (further announcements at verbosity 1)";
+    d.last_announced_to = delivered;
+  } else {
+    SCORCH_VLOG(1) << "dispatcher: announced weights version " << announce.version << " to " << delivered
+                   << " rollout worker(s)";
+  }
   d.UpdateSnapshot(/*force=*/false);
 }
 

@@ -134,6 +134,7 @@ struct Dispatcher::Impl {
   // Set when a peer joins or is lost, so the next pump refreshes the snapshot at once: a
   // status reader must not see a worker count that predates the membership change.
   bool membership_changed = false;
+  int last_announced_to = -1;  // rollout workers the last weights announcement reached
   transport::SteadyTime next_housekeeping{};  // silent-worker check (rate-limited: O(peers))
   transport::SteadyTime next_expiry_check{};  // lease expiry scan (rate-limited: O(leases))
 };

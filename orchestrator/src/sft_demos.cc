@@ -2,6 +2,7 @@
 #include "scorch/orchestrator/sft_demos.h"
 
 #include <array>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -76,6 +77,12 @@ class DemoWriter {
   }
 
   proto::Trajectory Take() { return std::move(traj_); }
+  const model::Tokenizer& tokenizer() const { return tokenizer_; }
+  // Ends a generated turn that Text() wrote: its finish reason and, for an attempt, its answer.
+  void EndTurn(proto::FinishReason reason, std::optional<std::string> answer) {
+    traj_.finish_reasons.push_back(reason);
+    if (answer) traj_.turn_answers.push_back(std::move(*answer));
+  }
 
  private:
   bool EndsWithImEnd() const {
@@ -114,6 +121,42 @@ StatusOr<std::string> CorruptFinalStep(const std::string& solution, const std::s
   return out;
 }
 
+namespace {
+
+// The worked steps without the closing "The answer is \boxed{…}." sentence.
+std::string StepsOf(const std::string& solution) {
+  const size_t cut = solution.rfind(" The answer is");
+  return cut == std::string::npos ? solution : solution.substr(0, cut);
+}
+
+StatusOr<proto::Trajectory> PclDemonstration(DemoWriter& w, const model::PromptTexts& texts, const Prompt& prompt,
+                                             const DemoOptions& options) {
+  const std::vector<model::ChatMessage> messages = {{"system", texts.pcl_system_prompt}, {"user", prompt.problem}};
+  SCORCH_ASSIGN_OR_RETURN(auto ids, model::EncodeChatMl(w.tokenizer(), messages));
+  w.Tokens(ids, ChatRole::kUser, SegmentKind::kPrompt, 0, false);
+  std::string solution = prompt.solution;
+  std::string answer = prompt.answer;
+  if (options.wrong_first_attempt) {
+    SCORCH_ASSIGN_OR_RETURN(solution, CorruptFinalStep(prompt.solution, prompt.answer, options.seed));
+    const size_t open = solution.rfind("\\boxed{");
+    answer = solution.substr(open + 7, solution.find('}', open) - open - 7);
+  }
+  // The attempt ends exactly at the POST marker, as generation stops there. A wrong attempt is
+  // context only: the demonstration teaches judging it, never writing it (PCL's evaluation track).
+  SCORCH_RETURN_IF_ERROR(w.Text("<think>" + StepsOf(solution) + "</think>\n<answer>" + answer + "</answer>",
+                                ChatRole::kAssistant, SegmentKind::kAttempt, 0, !options.wrong_first_attempt));
+  w.EndTurn(proto::FinishReason::kStop, answer);
+  const bool right = !options.wrong_first_attempt;
+  // Short on purpose: the evaluation must fit a turn's token budget with its <reward> list.
+  const std::string evaluation = std::string("\n<evaluation>") + answer + (right ? " is right." : " is wrong.") +
+                                 "</evaluation>\n<reward>[" + (right ? "1" : "0") + ", 1]</reward>" + model::kImEnd;
+  SCORCH_RETURN_IF_ERROR(w.Text(evaluation, ChatRole::kAssistant, SegmentKind::kEvaluation, 0, true));
+  w.EndTurn(proto::FinishReason::kEos, std::nullopt);
+  return w.Take();
+}
+
+}  // namespace
+
 StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer, const model::PromptTexts& texts,
                                                const Prompt& prompt, const DemoOptions& options) {
   if (prompt.solution.empty()) {
@@ -128,9 +171,12 @@ StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer
     SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 0, prompt.answer));
     return w.Take();
   }
+  if (options.protocol == "post_completion" || options.protocol == "post_completion_train") {
+    return PclDemonstration(w, texts, prompt, options);
+  }
   if (options.protocol != "self_correct") {
-    return Status::InvalidArgument("demonstrations exist for single_turn and self_correct, not '" + options.protocol +
-                                   "'");
+    return Status::InvalidArgument("demonstrations exist for single_turn, self_correct and post_completion, not '" +
+                                   options.protocol + "'");
   }
   const std::vector<model::ChatMessage> messages = {{"system", texts.srr_system_prompt},
                                                     {"user", prompt.problem + texts.srr_user_suffix}};

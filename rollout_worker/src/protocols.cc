@@ -261,7 +261,9 @@ class ProtocolOf final : public TurnProtocol {
 
 }  // namespace
 
-std::vector<std::string> ProtocolNames() { return {"single_turn", "self_correct", "two_turn", "post_completion"}; }
+std::vector<std::string> ProtocolNames() {
+  return {"single_turn", "self_correct", "two_turn", "post_completion", "post_completion_train"};
+}
 
 StatusOr<std::unique_ptr<TurnProtocol>> CreateProtocol(std::string_view name, const ProtocolOptions& options) {
   SCORCH_RETURN_IF_ERROR(options.Validate());
@@ -275,8 +277,16 @@ StatusOr<std::unique_ptr<TurnProtocol>> CreateProtocol(std::string_view name, co
   if (name == "post_completion" || name == "pcl") {
     return std::unique_ptr<TurnProtocol>(new ProtocolOf<PostCompletionEpisode>("post_completion", options));
   }
+  if (name == "post_completion_train") {
+    // Training mode per request (the worker's own option stays as configured): the evaluation
+    // and <reward> follow the POST marker, as PCL's GRPO and its evaluation metric need.
+    ProtocolOptions train = options;
+    train.training = true;
+    return std::unique_ptr<TurnProtocol>(new ProtocolOf<PostCompletionEpisode>("post_completion_train", train));
+  }
   return Status::InvalidArgument("unknown turn protocol '" + std::string(name) +
-                                 "' (expected single_turn, self_correct, two_turn or post_completion)");
+                                 "' (expected single_turn, self_correct, two_turn, post_completion or "
+                                 "post_completion_train)");
 }
 
 }  // namespace scorch::rollout

@@ -22,10 +22,12 @@ model::PromptTexts Short() {
   t.srr_user_suffix = " Box the answer.";
   t.self_eval_instruction = "Check it.";
   t.correction_instruction = "Fix it.";
+  t.pcl_system_prompt = "Think, answer, then judge it.";
   return t;
 }
 
-void ExpectSameLayout(const proto::Trajectory& demo, const model::Tokenizer& tok, const std::string& problem) {
+void ExpectSameLayout(const proto::Trajectory& demo, const model::Tokenizer& tok, const std::string& problem,
+                      const std::string& protocol = "self_correct", bool compare_masks = true) {
   // The model's plan for a generation: the demo's next trainable segment after the history.
   rollout::ScriptedStepModel::Options mo;
   mo.vocab_size = 512;
@@ -39,7 +41,8 @@ void ExpectSameLayout(const proto::Trajectory& demo, const model::Tokenizer& tok
     }
     for (const auto& s : demo.segments) {
       if (s.begin == static_cast<int32_t>(prompt.size()) &&
-          (s.kind == proto::SegmentKind::kAttempt || s.kind == proto::SegmentKind::kVerify)) {
+          (s.kind == proto::SegmentKind::kAttempt || s.kind == proto::SegmentKind::kVerify ||
+           s.kind == proto::SegmentKind::kEvaluation)) {
         plan.assign(demo.token_ids.begin() + s.begin, demo.token_ids.begin() + s.end);
       }
     }
@@ -52,7 +55,7 @@ void ExpectSameLayout(const proto::Trajectory& demo, const model::Tokenizer& tok
   rollout::RolloutEngine engine(generator, tok, po);
   proto::GenerateRequest r;
   r.prompt_text = problem;
-  r.protocol = "self_correct";
+  r.protocol = protocol;
   r.sampling.temperature = 0.0f;
   r.sampling.max_new_tokens = 200;
   ASSERT_TRUE(engine.Submit(r, 0).ok());
@@ -68,24 +71,62 @@ void ExpectSameLayout(const proto::Trajectory& demo, const model::Tokenizer& tok
     EXPECT_EQ(got.segments[i].text, demo.segments[i].text) << i;
   }
   EXPECT_EQ(got.token_ids, demo.token_ids);
-  EXPECT_EQ(got.trainable_mask, demo.trainable_mask);
+  if (compare_masks) {
+    EXPECT_EQ(got.trainable_mask, demo.trainable_mask);
+  }
   EXPECT_EQ(got.turn_answers, demo.turn_answers);
+}
+
+// Six bare-arithmetic training problems of the synthetic task, every other one demonstrated with
+// a wrong first attempt.
+struct DemoCase {
+  orchestrator::Prompt prompt;
+  orchestrator::DemoOptions options;
+};
+std::vector<DemoCase> Cases(const std::string& protocol) {
+  orchestrator::SyntheticTaskOptions options;
+  options.word_problems = false;
+  orchestrator::SyntheticTask task(7, options);
+  std::vector<DemoCase> out;
+  for (int i = 0; i < 6; ++i) {
+    DemoCase c{task.Get(orchestrator::Split::kTrain, i), {}};
+    c.options.protocol = protocol;
+    c.options.wrong_first_attempt = i % 2 == 1;
+    c.options.seed = static_cast<uint64_t>(i);
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 TEST(DemoLayoutTest, SelfCorrectDemosMatchTheRolloutProtocol) {
   auto tok = model::CharTokenizer::CreateDefault();
-  orchestrator::SyntheticTaskOptions options;
-  options.word_problems = false;
-  orchestrator::SyntheticTask task(7, options);
-  for (int i = 0; i < 6; ++i) {
-    const auto prompt = task.Get(orchestrator::Split::kTrain, i);
-    orchestrator::DemoOptions o;
-    o.wrong_first_attempt = i % 2 == 1;
-    o.seed = static_cast<uint64_t>(i);
+  for (const auto& [prompt, o] : Cases("self_correct")) {
     auto demo = orchestrator::BuildDemonstration(*tok, Short(), prompt, o);
     ASSERT_TRUE(demo.ok()) << demo.status();
     SCOPED_TRACE(prompt.problem + (o.wrong_first_attempt ? " (corrected)" : " (direct)"));
     ExpectSameLayout(*demo, *tok, prompt.problem);
+  }
+}
+
+TEST(DemoLayoutTest, PostCompletionDemosMatchTheTrainingProtocol) {
+  auto tok = model::CharTokenizer::CreateDefault();
+  for (const auto& [prompt, o] : Cases("post_completion")) {
+    auto demo = orchestrator::BuildDemonstration(*tok, Short(), prompt, o);
+    ASSERT_TRUE(demo.ok()) << demo.status();
+    SCOPED_TRACE(prompt.problem + (o.wrong_first_attempt ? " (wrong, judged wrong)" : " (right)"));
+    ASSERT_EQ(demo->segments.size(), 3u);
+    EXPECT_EQ(demo->segments[2].kind, proto::SegmentKind::kEvaluation);
+    EXPECT_NE(demo->segments[2].text.find(o.wrong_first_attempt ? "<reward>[0, 1]</reward>" : "<reward>[1, 1]</reward>"),
+              std::string::npos)
+        << demo->segments[2].text;
+    // A wrong answer is context: only its evaluation trains.
+    const auto& a = demo->segments[1];
+    for (int32_t k = a.begin; k < a.end; ++k) {
+      EXPECT_EQ(demo->trainable_mask[static_cast<size_t>(k)], o.wrong_first_attempt ? 0 : 1);
+    }
+    // The training protocol writes the same tokens when the model writes the same text (the
+    // attempt stops at the POST marker, the evaluation follows in the same assistant turn).
+    ExpectSameLayout(*demo, *tok, prompt.problem, "post_completion_train", !o.wrong_first_attempt);
   }
 }
 

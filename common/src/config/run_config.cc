@@ -29,13 +29,13 @@ Status LoggingConfig::Validate() const {
 
 Status StageConfig::Validate() const {
   static const std::vector<std::string> kProtocols = {"single_turn", "self_correct", "two_turn",
-                                                      "post_completion"};
+                                                      "post_completion", "post_completion_train"};
   if (name.empty()) return Status::InvalidArgument("every stage needs a name");
   bool known = false;
   for (const auto& p : kProtocols) known |= (p == protocol);
   if (!known) {
     std::string msg = "protocol \"" + protocol + "\" is not one of single_turn, self_correct, "
-                      "two_turn, post_completion";
+                      "two_turn, post_completion, post_completion_train";
     if (auto s = SuggestClosest(protocol, kProtocols)) msg += " (did you mean \"" + *s + "\"?)";
     return Status::InvalidArgument(msg);
   }

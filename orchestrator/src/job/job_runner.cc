@@ -31,7 +31,7 @@ uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
 std::string RewardProtocolName(const std::string& protocol) {
   if (protocol == "single_turn") return "single";
   if (protocol == "self_correct") return "srr";
-  if (protocol == "post_completion") return "pcl";
+  if (protocol == "post_completion" || protocol == "post_completion_train") return "pcl";
   return protocol;
 }
 

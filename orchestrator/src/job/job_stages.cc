@@ -86,6 +86,12 @@ StatusOr<std::vector<JobRunner::Graded>> JobRunner::GenerateAndGrade(std::vector
     item.protocol = job_internal::RewardProtocolName(g.request.protocol);
     item.gold_answer = g.request.gold_answer.value_or("");
     for (const auto& s : g.trajectory.segments) {
+      if (s.kind == proto::SegmentKind::kEvaluation) {
+        // PCL's evaluation and <reward> list: the consistency and format_all rules read it; it
+        // gets no turn grade of its own, so it is not in sent_kinds.
+        item.turns.push_back({s.turn, s.kind, s.text});
+        continue;
+      }
       if (s.kind != proto::SegmentKind::kAttempt && s.kind != proto::SegmentKind::kVerify) continue;
       item.turns.push_back({s.turn, s.kind, s.text});
       sent_kinds[i].push_back(s.kind);
@@ -155,6 +161,16 @@ StatusOr<std::vector<JobRunner::Graded>> JobRunner::GenerateAndGrade(std::vector
     (*metrics)["dispatch/redone"] = static_cast<double>(gen_stats.expired + gen_stats.lost_leases);
     (*metrics)["dispatch/duplicates"] = static_cast<double>(gen_stats.duplicates);
     (*metrics)["dispatch/workers_lost"] = static_cast<double>(gen_stats.workers_lost);
+    // The reward's named parts, batch means (e.g. reward/pcl_consistency, the PCL
+    // predicted-reward accuracy; reward/correct).
+    std::map<std::string, std::pair<double, int64_t>> parts;
+    for (const auto& g : graded) {
+      for (const auto& [k, v] : g.grade.reward_components) {
+        parts[k].first += v;
+        ++parts[k].second;
+      }
+    }
+    for (const auto& [k, sum_n] : parts) (*metrics)["reward/" + k] = sum_n.first / static_cast<double>(sum_n.second);
   }
   return graded;
 }
@@ -195,7 +211,7 @@ Status JobRunner::RunSft(int index) {
       demo.protocol = stage.protocol;
       demo.seed = MixSeed(config_.job.seed, 0xde30, static_cast<uint64_t>(idx));
       demo.wrong_first_attempt =
-          stage.protocol == "self_correct" &&
+          (stage.protocol == "self_correct" || stage.protocol.rfind("post_completion", 0) == 0) &&
           static_cast<double>(demo.seed % 10000) < stage.demo_wrong_fraction * 10000.0;
       SCORCH_ASSIGN_OR_RETURN(proto::Trajectory t, BuildDemonstration(tokenizer_, texts_, prompt, demo));
       t.prompt_id = idx;
@@ -301,6 +317,8 @@ Status JobRunner::RunEval(int index) {
   const auto& stage = config_.stages[static_cast<size_t>(index)];
   state_.stage_step = 0;  // an eval is never checkpointed midway: it restarts whole
   std::vector<EvalRecord> records;
+  double reward_sum = 0;
+  std::map<std::string, std::pair<double, int64_t>> parts;  // reward components: sum, count
   int64_t next_problem = stage.eval_offset;
   while (state_.stage_step < stage.steps) {
     const auto t0 = Clock::now();
@@ -314,7 +332,14 @@ Status JobRunner::RunEval(int index) {
     json metrics = json::object();
     SCORCH_ASSIGN_OR_RETURN(std::vector<Graded> graded, GenerateAndGrade(std::move(requests), &metrics));
     std::vector<EvalRecord> step_records;
-    for (const auto& g : graded) step_records.push_back(g.record);
+    for (const auto& g : graded) {
+      step_records.push_back(g.record);
+      reward_sum += g.grade.reward;
+      for (const auto& [k, v] : g.grade.reward_components) {
+        parts[k].first += v;
+        ++parts[k].second;
+      }
+    }
     records.insert(records.end(), step_records.begin(), step_records.end());
     PutSummary(Summarize(step_records), &metrics);
     ++state_.step;
@@ -329,6 +354,10 @@ Status JobRunner::RunEval(int index) {
   out["protocol"] = stage.protocol;
   out["temperature"] = job_internal::StageTemperature(config_, stage);
   if (stage.samples_per_prompt > 1) out["maj_at_n"] = MajorityAtN(records, stage.samples_per_prompt);
+  out["reward_mean"] = records.empty() ? 0.0 : reward_sum / static_cast<double>(records.size());
+  json components = json::object();
+  for (const auto& [k, sum_n] : parts) components[k] = sum_n.first / static_cast<double>(sum_n.second);
+  out["reward_components"] = components;
   char name[16];
   std::snprintf(name, sizeof(name), "%02d-", index + 1);
   const auto path = run_.eval_dir() / (std::string(name) + stage.name + ".json");

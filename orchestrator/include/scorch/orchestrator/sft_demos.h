@@ -8,6 +8,12 @@
 //   self_correct: prompt(srr texts) · a¹<|im_end|> · [self-eval instruction] · y¹
 //                 and, when a¹ is wrong (y¹ = "[VERIFY] wrong."): [correction instruction] ·
 //                 a² = solution<|im_end|> · [self-eval instruction] · y² = "[VERIFY] correct."
+//   post_completion (and post_completion_train): prompt(pcl system prompt) ·
+//                 a = "<think>steps</think>\n<answer>answer</answer>" (ends at the POST marker) ·
+//                 e = "\n<evaluation>…</evaluation>\n<reward>[acc, 1]</reward><|im_end|>", where
+//                 acc is whether a's answer is right (ALGORITHMS §1.4, §3.5): a demonstration of
+//                 judging one's own answer, wrong ones included (wrong_first_attempt: then a is
+//                 context, mask 0, and only e trains: the evaluation track of §4.5).
 // A wrong first attempt is the solution with its last step's result (and the boxed answer)
 // changed by a small amount: an arithmetic slip in the final step, which a verifier that
 // re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0);
@@ -31,8 +37,9 @@
 namespace scorch::orchestrator {
 
 struct DemoOptions {
-  std::string protocol = "self_correct";  // single_turn | self_correct
-  bool wrong_first_attempt = false;       // self_correct: a¹ wrong, then corrected
+  std::string protocol = "self_correct";  // single_turn | self_correct | post_completion[_train]
+  bool wrong_first_attempt = false;       // self_correct: a¹ wrong, then corrected;
+                                          // post_completion: a wrong answer, judged wrong
   uint64_t seed = 0;                      // picks the slip's size
 };
 

@@ -15,6 +15,8 @@
 //   post_completion  (alias "pcl"): §1.4 — generation stops at the POST marker (stop string,
 //                    default "</answer>"); in training mode the model continues with the
 //                    evaluation segment until end of sequence.
+//   post_completion_train: post_completion in training mode for this request, whatever
+//                    ProtocolOptions::training says (PCL's GRPO stage and its evaluation).
 //
 // Chat format: ChatML. Every generation continues the full token history; the text between
 // generations is "<|im_end|>" (only if the model's turn did not already end with it) +
@@ -151,7 +153,8 @@ class TurnProtocol {
                                               const model::Tokenizer& tokenizer) const = 0;
 };
 
-// By name: single_turn|single, self_correct|srr, two_turn, post_completion|pcl.
+// By name: single_turn|single, self_correct|srr, two_turn, post_completion|pcl,
+// post_completion_train.
 StatusOr<std::unique_ptr<TurnProtocol>> CreateProtocol(std::string_view name, const ProtocolOptions& options);
 // The canonical names, for help texts.
 std::vector<std::string> ProtocolNames();

@@ -81,7 +81,7 @@ struct StageConfig {
   int64_t steps = 1;                    // optimizer steps (or eval/collect batches)
   int batch_prompts = 8;                // prompts per step
   int samples_per_prompt = 1;           // trajectories per prompt (GRPO group size)
-  std::string protocol = "single_turn"; // single_turn | self_correct | two_turn | post_completion
+  std::string protocol = "single_turn"; // single_turn | self_correct | two_turn | post_completion[_train]
   std::string dataset = "synthetic";    // "synthetic", "stage:<collect stage>" or a JSONL path
   double lr = 1e-5;                     // peak learning rate
   int64_t warmup_steps = 0;             // linear lr warmup (steps)
@@ -122,7 +122,8 @@ struct StageConfig {
     v.Field("samples_per_prompt", &samples_per_prompt, "trajectories per prompt (GRPO group)",
             Range<int>{1, 4096});
     v.Field("protocol", &protocol,
-            "turn protocol: single_turn | self_correct | two_turn | post_completion");
+            "turn protocol: single_turn | self_correct | two_turn | post_completion | post_completion_train "
+            "(post_completion with the evaluation after the POST marker)");
     v.Field("dataset", &dataset, "\"synthetic\" or a JSONL path");
     v.Field("lr", &lr, "peak learning rate", Range<double>{0.0, 1.0});
     v.Field("warmup_steps", &warmup_steps, "linear learning-rate warmup, steps", Range<int64_t>{0, 100000000});
@@ -193,6 +194,7 @@ struct PromptsConfig {
   std::string correction_instruction;
   std::string eval_system_prompt;
   std::string eval_user_suffix;
+  std::string pcl_system_prompt;
   template <class V>
   void VisitFields(V& v) {
     v.Field("srr_system_prompt", &srr_system_prompt, "self_correct system prompt (empty: ALGORITHMS §1.2)");
@@ -201,6 +203,7 @@ struct PromptsConfig {
     v.Field("correction_instruction", &correction_instruction, "the correction user turn");
     v.Field("eval_system_prompt", &eval_system_prompt, "single_turn system prompt");
     v.Field("eval_user_suffix", &eval_user_suffix, "single_turn suffix appended to the problem");
+    v.Field("pcl_system_prompt", &pcl_system_prompt, "post_completion system prompt (empty: ALGORITHMS §1.4's)");
   }
 };
 

@@ -76,6 +76,7 @@ inline PromptTexts PromptTextsFromConfig(const config::PromptsConfig& p) {
   set(&t.correction_instruction, p.correction_instruction);
   set(&t.eval_system_prompt, p.eval_system_prompt);
   set(&t.eval_user_suffix, p.eval_user_suffix);
+  set(&t.pcl_system_prompt, p.pcl_system_prompt);
   return t;
 }
 
