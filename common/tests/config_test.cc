@@ -168,6 +168,10 @@ TEST(ConfigRoundTripTest, ResolvedYamlReadsBackIdentically) {
   ASSERT_TRUE(c.ok());
   std::string text = ResolvedConfigYaml(*c);
   EXPECT_THAT(text, HasSubstr("# master seed"));
+  // Each comment sits on its own field's line (scalars) or its section's key line.
+  EXPECT_THAT(text, HasSubstr("seed: 5  # master seed"));
+  EXPECT_THAT(text, HasSubstr("lr: 0.125  # "));
+  EXPECT_THAT(text, HasSubstr("cluster:  # process layout"));
   auto again = ParseRunConfig(text, "resolved.yaml");
   ASSERT_TRUE(again.ok()) << again.status() << "\n" << text;
   EXPECT_EQ(ResolvedConfigYaml(*again), text);

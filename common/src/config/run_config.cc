@@ -111,6 +111,7 @@ Status ClusterConfig::Validate() const {
   if (status_port >= 0 && status_host.empty()) {
     return Status::InvalidArgument("status_host is empty (use 127.0.0.1, or status_port: -1 for no status server)");
   }
+  if (bind_host.empty()) return Status::InvalidArgument("bind_host is empty (use 127.0.0.1, or 0.0.0.0 for every interface)");
   static const char* kSchemes[] = {"inproc://", "ipc://", "tcp://"};
   for (const char* s : kSchemes) {
     if (control_endpoint.rfind(s, 0) == 0) return Status::Ok();

@@ -302,11 +302,38 @@ struct RewardSection {
   Status Validate() const;
 };
 
+// The mpirun layout (`mpirun -np N scorch run job.yaml`): how many ranks take each role.
+// Ranks are assigned in this order: the orchestrator (rank 0), the learners (ranks 1..m; their
+// own communicator, learner rank 0 talks to the orchestrator), the reward services, then the
+// rollout workers (the rest). N must equal the sum. Embedded runs (`scorch run` without mpirun)
+// ignore it and use rollout_workers threads instead.
+struct RolesConfig {
+  int orchestrator = 1;  // exactly one
+  int learner = 1;       // data-parallel learner ranks
+  int reward = 0;        // reward-service ranks; 0 = the orchestrator grades in its own process
+  int rollout = 1;       // rollout-worker ranks (more may join elastically: scorch rollout --connect)
+
+  int total() const { return orchestrator + learner + reward + rollout; }
+
+  template <class V>
+  void VisitFields(V& v) {
+    v.Field("orchestrator", &orchestrator, "orchestrator ranks (exactly 1, rank 0)", Range<int>{1, 1});
+    v.Field("learner", &learner, "data-parallel learner ranks (ranks 1..m)", Range<int>{1, 100000});
+    v.Field("reward", &reward, "reward-service ranks; 0 = the orchestrator grades in process", Range<int>{0, 4096});
+    v.Field("rollout", &rollout, "rollout-worker ranks (the last ranks)", Range<int>{0, 100000});
+  }
+};
+
 struct ClusterConfig {
-  std::string control_endpoint = "inproc://scorch-control";  // orchestrator ROUTER endpoint
-  int rollout_workers = 1;  // rollout worker count (embedded: threads)
-  int reward_workers = 1;   // reward service workers
-  int learners = 1;         // data-parallel learner ranks
+  std::string control_endpoint = "inproc://scorch-control";  // embedded: orchestrator ROUTER endpoint
+  int rollout_workers = 1;  // embedded: rollout worker threads
+  int reward_workers = 1;   // grader worker processes per reward service
+  RolesConfig roles;        // mpirun: ranks per role
+  std::string bind_host = "127.0.0.1";  // mpirun: where the control plane and reward sockets bind
+  std::string advertise_host;           // mpirun: the address other hosts dial ("" = bind_host, or
+                                        // this host's name when bind_host is 0.0.0.0)
+  int control_port = 0;                 // mpirun: control-plane port (0 = any free port)
+  std::string token;  // Hello token for tcp control planes ("" = $SCORCH_TOKEN, else generated per run)
   double heartbeat_timeout_s = 10.0;  // a worker silent this long is declared lost
   double lease_timeout_s = 300.0;     // a work item not answered by then is re-queued
   std::string status_host = "127.0.0.1";  // live /status and /metrics (loopback unless configured)
@@ -315,10 +342,19 @@ struct ClusterConfig {
   template <class V>
   void VisitFields(V& v) {
     v.Field("control_endpoint", &control_endpoint,
-            "orchestrator ROUTER endpoint (inproc:// embedded; tcp://127.0.0.1:PORT otherwise)");
-    v.Field("rollout_workers", &rollout_workers, "rollout workers", Range<int>{0, 100000});
-    v.Field("reward_workers", &reward_workers, "reward service workers", Range<int>{1, 4096});
-    v.Field("learners", &learners, "data-parallel learner ranks", Range<int>{1, 100000});
+            "embedded: orchestrator ROUTER endpoint (inproc://; tcp://127.0.0.1:PORT lets scorch rollout join)");
+    v.Field("rollout_workers", &rollout_workers, "embedded: rollout worker threads", Range<int>{0, 100000});
+    v.Field("reward_workers", &reward_workers, "grader worker processes per reward service", Range<int>{1, 4096});
+    v.Field("roles", &roles, "mpirun: ranks per role, assigned in order orchestrator, learner, reward, rollout");
+    v.Field("bind_host", &bind_host,
+            "mpirun: address the control plane and reward sockets bind (127.0.0.1 = this host only; "
+            "0.0.0.0 or an interface address for several hosts)");
+    v.Field("advertise_host", &advertise_host,
+            "mpirun: address other ranks dial (\"\" = bind_host, or this host's name for 0.0.0.0)");
+    v.Field("control_port", &control_port, "mpirun: control-plane port (0 = any free port)", Range<int>{0, 65535});
+    v.Field("token", &token,
+            "shared secret every worker joining a tcp control plane must send (\"\" = $SCORCH_TOKEN, "
+            "else a random one written to runs/NAME/join.token)");
     v.Field("heartbeat_timeout_s", &heartbeat_timeout_s, "a worker silent this long is declared lost (s)",
             Range<double>{0.1, 86400.0});
     v.Field("lease_timeout_s", &lease_timeout_s, "a work item not answered by then is re-queued (s)",

@@ -225,9 +225,23 @@ class YamlWriter {
 
   template <typename T, typename R = int>
   void Field(const char* key, T* value, const char* doc, R = R{}) {
-    if (doc != nullptr && *doc != '\0') *out_ << YAML::Comment(doc) << YAML::Newline;
+    // yaml-cpp writes a comment where the output stands: after a scalar value (same line), or
+    // after the key of a mapping/sequence (before its first entry). A comment written before the
+    // key would land on the previous field's line.
+    const bool has_doc = doc != nullptr && *doc != '\0';
     *out_ << YAML::Key << key << YAML::Value;
-    Emit(*value);
+    if constexpr (IsScalarField<T>()) {
+      Emit(*value);
+      if (has_doc) *out_ << YAML::Comment(doc);
+    } else {
+      if (has_doc) *out_ << YAML::Comment(doc);
+      Emit(*value);
+    }
+  }
+
+  template <typename T>
+  static constexpr bool IsScalarField() {
+    return std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::string>;
   }
 
   template <typename T>
