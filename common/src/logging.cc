@@ -79,7 +79,9 @@ std::shared_ptr<spdlog::logger> MakeLoggerLocked(const Identity& id) {
   auto logger = std::make_shared<spdlog::logger>(id.role + "/" + std::to_string(id.rank),
                                                  sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::trace);
-  logger->flush_on(spdlog::level::warn);
+  // Flushed at every INFO line: people (and tests) follow logs/<role>-<rank>.log while a job
+  // runs, and those lines are a few per step. Verbose lines stay buffered.
+  logger->flush_on(spdlog::level::info);
   g_loggers[key] = logger;
   return logger;
 }

@@ -42,8 +42,10 @@ inline int FreeLoopbackPort() {
   return port;
 }
 
-// Starts the scorch binary with `args` from the repository root; stdout and stderr go to `log`.
-inline pid_t Spawn(const std::vector<std::string>& args, const std::filesystem::path& log) {
+// Starts `program` (a path, or a name looked up in PATH) with `args` from the repository root;
+// stdout and stderr go to `log`.
+inline pid_t SpawnProgram(const std::string& program, const std::vector<std::string>& args,
+                          const std::filesystem::path& log) {
   const pid_t pid = fork();
   if (pid == 0) {
     if (chdir(SCORCH_SOURCE_DIR) != 0) _exit(126);
@@ -51,15 +53,20 @@ inline pid_t Spawn(const std::vector<std::string>& args, const std::filesystem::
     (void)f;
     dup2(fileno(stdout), fileno(stderr));
     std::vector<char*> argv;
-    std::string bin = SCORCH_BINARY;
+    std::string bin = program;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
+    execvp(bin.c_str(), argv.data());
     _exit(127);
   }
   return pid;
+}
+
+// Starts the scorch binary with `args` from the repository root; stdout and stderr go to `log`.
+inline pid_t Spawn(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  return SpawnProgram(SCORCH_BINARY, args, log);
 }
 
 // Exit code of `pid` (128 + signal when killed), or -1 after `limit` (the child is then killed).
