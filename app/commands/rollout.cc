@@ -7,12 +7,15 @@
 //   sends Shutdown. Exit status 0 after Shutdown; 1 with a message naming the problem (config,
 //   model, socket, weights) otherwise.
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "mpi_job.h"
 #include "scorch/rollout/worker_process.h"
 
 namespace scorch::app {
@@ -21,11 +24,45 @@ namespace {
 struct RolloutArgs {
   rollout::WorkerProcessOptions options;
   std::string token;
+  std::string token_file;
   int threads = -1;
 };
 
+// --token, else the first line of --token-file, else $SCORCH_TOKEN, else none.
+std::optional<std::string> TokenOf(const RolloutArgs& a) {
+  if (!a.token.empty()) return a.token;
+  if (!a.token_file.empty()) {
+    std::ifstream in(a.token_file);
+    std::string line;
+    if (!in || !std::getline(in, line) || line.empty()) {
+      std::fprintf(stderr, "scorch rollout: --token-file %s: cannot read a token from it\n", a.token_file.c_str());
+      throw CommandExit{1};
+    }
+    return line;
+  }
+  if (const char* env = std::getenv("SCORCH_TOKEN"); env != nullptr && *env != '\0') return std::string(env);
+  return std::nullopt;
+}
+
 void RunRollout(RolloutArgs& a) {
-  if (!a.token.empty()) a.options.token = a.token;
+  if (a.options.endpoint.empty()) {
+    // No --connect: the rollout rank of an mpirun job (MPMD form); MPI says where to connect.
+    if (!LauncherEnvironment()) {
+      std::fprintf(stderr, "scorch rollout: give --connect tcp://HOST:PORT (or run it as a rank under mpirun)\n");
+      throw CommandExit{2};
+    }
+    MpiJobOptions mpi;
+    mpi.role = RankRole::kRollout;
+    mpi.job.config_path = a.options.config_path;
+    mpi.job.overrides = a.options.overrides;
+    Status s = RunMpiJob(mpi);
+    if (!s.ok()) {
+      std::fprintf(stderr, "scorch rollout: %s\n", s.ToString().c_str());
+      throw CommandExit{1};
+    }
+    return;
+  }
+  a.options.token = TokenOf(a);
   if (a.threads >= 0) a.options.threads = a.threads;
   Status s = rollout::RunWorkerProcess(a.options);
   if (!s.ok()) {
@@ -34,7 +71,7 @@ void RunRollout(RolloutArgs& a) {
   }
 }
 
-constexpr const char* kFooter = R"(What it does:
+constexpr const char* kFooter = R"TXT(What it does:
   Starts ONE rollout worker. It loads the policy named by the job yaml's model section
   (model.path, or model.init_config initialised with job.seed, exactly like the learner's
   starting point; --model DIR replaces model.path), the tokenizer (model.tokenizer), and the
@@ -52,11 +89,18 @@ Weights:
   with the version that generated all of its tokens. Weights that fail to load end the
   process with status 1: a worker never serves on weights it could not load.
 
+Joining a running job (elastic):
+  A job whose control plane is tcp:// demands its token in every Hello; a worker without it,
+  or with a wrong one, is refused (and the orchestrator logs who). The job writes its address
+  to runs/NAME/control.addr and its token to runs/NAME/join.token (mode 0600). A worker may
+  join at any time, and leave or die at any time: its unfinished work is handed to others.
+
 Examples:
-  scorch rollout --connect tcp://10.0.0.5:5555 --config configs/quickstart.yaml
+  scorch rollout --connect "$(cat runs/quickstart/control.addr)" --config configs/quickstart.yaml \
+      --token-file runs/quickstart/join.token
   scorch rollout --connect tcp://10.0.0.5:5555 --config job.yaml --model /models/qwen-0.5b \
       --rank 3 --capacity 16 --token "$SCORCH_TOKEN" --set rollout.slots=16
-)";
+)TXT";
 
 }  // namespace
 
@@ -64,7 +108,8 @@ void RegisterRolloutCommand(CLI::App& app) {
   auto args = std::make_shared<RolloutArgs>();
   auto* cmd = app.add_subcommand("rollout", "Run a rollout worker connected to an orchestrator");
   auto& o = args->options;
-  cmd->add_option("--connect", o.endpoint, "Orchestrator ROUTER endpoint, e.g. tcp://HOST:PORT")->required();
+  cmd->add_option("--connect", o.endpoint,
+                  "Orchestrator ROUTER endpoint, e.g. tcp://HOST:PORT (leave out for a rank of an mpirun job)");
   cmd->add_option("--config", o.config_path, "Job yaml (model, rollout and prompts sections are used)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -73,7 +118,9 @@ void RegisterRolloutCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--rank", o.rank, "Rank within the rollout role; routing id rollout-<rank>")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--token", args->token, "Shared secret sent in Hello (elastic joins)");
+  cmd->add_option("--token", args->token, "The job's token, sent in Hello (default: --token-file, else $SCORCH_TOKEN)");
+  cmd->add_option("--token-file", args->token_file, "Read the token from this file (runs/NAME/join.token)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--policy-version", o.policy_version, "Version of the weights loaded at start (default 0)");
   cmd->add_option("--identity", o.identity, "DEALER routing id (default rollout-<rank>)");
   cmd->add_option("--threads", args->threads, "LibTorch threads (default: job.threads; 0 = all CPUs)");

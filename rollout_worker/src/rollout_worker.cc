@@ -79,6 +79,11 @@ Status RolloutWorker::Run() {
         }
       } else if (auto* w = std::get_if<proto::WeightsAnnounce>(&*in)) {
         if (w->version != version_) pending = *w;
+      } else if (auto* e = std::get_if<proto::Error>(&*in); e != nullptr && e->in_reply_to == "Hello") {
+        // Refused (a wrong or missing token, a role the orchestrator does not take): nothing
+        // this worker does later can change that, so it ends instead of waiting for work.
+        return Status::FailedPrecondition("the orchestrator at " + config_.endpoint +
+                                          " refused this worker: " + e->message);
       } else if (auto* s = std::get_if<proto::Shutdown>(&*in)) {
         SCORCH_LOG(INFO) << "rollout worker: shutdown (" << s->reason << ", drain=" << s->drain << ")";
         if (!s->drain) return Status::Ok();

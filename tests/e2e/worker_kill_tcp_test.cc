@@ -66,8 +66,15 @@ TEST(WorkerKillTcp, KilledRolloutProcessCostsNoData) {
   run_args.insert(run_args.end(), job.begin(), job.end());
   const pid_t job_pid = Spawn(run_args, tmp / "job.txt");
 
-  // The second worker: its own process, same job file, rank 1.
+  // The second worker: its own process, same job file, rank 1, with the token the job wrote.
+  const fs::path token_file = tmp / "tcpkill" / "join.token";
+  ASSERT_TRUE(WaitForLine(tmp / "job.txt", "control plane " + endpoint, std::chrono::seconds(120)))
+      << Slurp(tmp / "job.txt");
+  ASSERT_TRUE(fs::exists(token_file));
+  EXPECT_EQ(fs::status(token_file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(Slurp(tmp / "tcpkill" / "control.addr"), endpoint + "\n");
   const pid_t worker_pid = Spawn({"rollout", "--connect", endpoint, "--config", config, "--rank", "1",
+                                  "--token-file", token_file.string(),
                                   "--threads", "1", "--set", "rollout.slots=8", "--set",
                                   "job.runs_dir=" + tmp.path().string(), "--set", "job.name=tcpkill"},
                                  tmp / "worker.txt");

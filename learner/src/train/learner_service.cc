@@ -67,6 +67,7 @@ Status LearnerService::Run() {
   hello.capacity = 1;
   hello.policy_version = trainer_.version();
   hello.pid = static_cast<int64_t>(::getpid());
+  hello.token = config_.token;
   SCORCH_RETURN_IF_ERROR(dealer->Send(hello));
   {
     SCORCH_ASSIGN_OR_RETURN(proto::WeightsAnnounce first,

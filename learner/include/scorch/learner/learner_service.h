@@ -41,6 +41,7 @@ using StageLookupFn = std::function<StatusOr<StageTraining>(const std::string& s
 struct LearnerServiceConfig {
   std::string endpoint;                       // orchestrator ROUTER
   int32_t rank = 0;                           // rank within the learner role
+  std::optional<std::string> token;           // the job's Hello token (tcp control planes)
   std::filesystem::path checkpoints_dir;      // runs/<job>/checkpoints
   std::optional<std::filesystem::path> resume_from;  // a checkpoint folder to restore first
   model::WeightPublishOptions publish;        // how weights reach rollout workers

@@ -26,8 +26,9 @@
 //
 // Ownership: borrows the engine; owns its Dealer. Thread-safety: Run() is called from one
 // thread, which then owns the engine. Blocking: Run() blocks until Shutdown or a socket
-// failure. Errors: Run returns the Dealer's error when the socket fails, or the
-// ApplyWeightsFn's error (the worker cannot continue on weights it failed to load).
+// failure. Errors: Run returns the Dealer's error when the socket fails, the
+// ApplyWeightsFn's error (the worker cannot continue on weights it failed to load), or
+// FailedPrecondition when the orchestrator refuses its Hello (wrong or missing token).
 #pragma once
 
 #include <chrono>
