@@ -24,6 +24,7 @@ void RegisterRewardCommands(CLI::App& app);   // reward serve
 void RegisterGenerateCommand(CLI::App& app);  // generate
 void RegisterRolloutCommand(CLI::App& app);   // rollout
 void RegisterRunCommand(CLI::App& app);       // run
+void RegisterRoleCommands(CLI::App& app);     // orchestrator, learner (mpirun MPMD ranks)
 void RegisterInspectCommand(CLI::App& app);   // inspect
 void RegisterStatusCommand(CLI::App& app);    // status
 void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   scorch::app::RegisterGenerateCommand(app);
   scorch::app::RegisterRolloutCommand(app);
   scorch::app::RegisterRunCommand(app);
+  scorch::app::RegisterRoleCommands(app);
   scorch::app::RegisterInspectCommand(app);
   scorch::app::RegisterStatusCommand(app);
   scorch::app::RegisterPendingCommands(app);

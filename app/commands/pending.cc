@@ -20,8 +20,6 @@ void AddPending(CLI::App& app, const char* name, const char* what, const char* i
 }  // namespace
 
 void RegisterPendingCommands(CLI::App& app) {
-  AddPending(app, "orchestrator", "Run the orchestrator role", "issue 7/8");
-  AddPending(app, "learner", "Run a learner rank", "issue 6");
   AddPending(app, "submit", "Print and launch the mpirun command for a job", "issue 8");
 }
 

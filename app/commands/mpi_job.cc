@@ -1,0 +1,511 @@
+// A job under mpirun, one role per rank; see mpi_job.h.
+#include "mpi_job.h"
+
+#ifdef SCORCH_HAVE_MPI
+#define OMPI_SKIP_MPICXX 1  // the C API only (the C++ bindings need libmpi_cxx)
+#include <mpi.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "job_parts.h"
+#include "scorch/common/checkpoint_dir.h"
+#include "scorch/common/logging.h"
+#include "scorch/learner/learner_service.h"
+#include "scorch/model/torch_runtime.h"
+#include "scorch/orchestrator/grade_client.h"
+#include "scorch/reward/zmq_service.h"
+#include "scorch/rollout/worker_process.h"
+#endif
+
+namespace scorch::app {
+
+#ifndef SCORCH_HAVE_MPI
+
+Status RunMpiJob(const MpiJobOptions&) {
+  return Status::Unimplemented("this scorch was built without MPI (configure with -DSCORCH_WITH_MPI=ON)");
+}
+
+#else
+
+namespace {
+
+namespace fs = std::filesystem;
+using config::RunConfig;
+using nlohmann::json;
+
+constexpr int kTagJobOver = 7101;  // orchestrator -> reward ranks: the job is over
+
+// MPI for the life of the call: initialised FUNNELED (only this thread calls MPI), finalised at
+// the end unless someone else had initialised it.
+class MpiSession {
+ public:
+  Status Init() {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (initialized) return Status::Ok();
+    int provided = 0;
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+      return Status::Unavailable("MPI_Init_thread failed");
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    ours_ = true;
+    return Status::Ok();
+  }
+  ~MpiSession() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (ours_ && !finalized) MPI_Finalize();
+  }
+
+ private:
+  bool ours_ = false;
+};
+
+// One JSON document from every rank, in world-rank order.
+StatusOr<std::vector<json>> AllGather(const json& mine) {
+  const std::string bytes = mine.dump();
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int length = static_cast<int>(bytes.size());
+  std::vector<int> lengths(static_cast<size_t>(size));
+  if (MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    return Status::Unavailable("MPI_Allgather of the start-up records failed");
+  }
+  std::vector<int> offsets(static_cast<size_t>(size));
+  int total = 0;
+  for (int r = 0; r < size; ++r) {
+    offsets[static_cast<size_t>(r)] = total;
+    total += lengths[static_cast<size_t>(r)];
+  }
+  std::string all(static_cast<size_t>(total), '\0');
+  if (MPI_Allgatherv(bytes.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                     MPI_COMM_WORLD) != MPI_SUCCESS) {
+    return Status::Unavailable("MPI_Allgatherv of the start-up records failed");
+  }
+  std::vector<json> out;
+  for (int r = 0; r < size; ++r) {
+    json j = json::parse(all.substr(static_cast<size_t>(offsets[static_cast<size_t>(r)]),
+                                    static_cast<size_t>(lengths[static_cast<size_t>(r)])),
+                         nullptr, false);
+    if (j.is_discarded()) return Status::Internal("rank " + std::to_string(r) + " sent an unreadable start-up record");
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// The first failure among the gathered records, as this rank's error.
+Status FirstFailure(const std::vector<json>& records) {
+  for (size_t r = 0; r < records.size(); ++r) {
+    if (!records[r].value("ok", false)) {
+      return Status::FailedPrecondition("rank " + std::to_string(r) + " (" + records[r].value("role", "?") +
+                                        ") could not start: " + records[r].value("error", "unknown error"));
+    }
+  }
+  return Status::Ok();
+}
+
+// Whether a TCP connection to HOST:PORT of a tcp:// endpoint opens within `timeout`.
+bool PortOpens(const std::string& endpoint, std::chrono::milliseconds timeout) {
+  const std::string rest = endpoint.substr(std::string("tcp://").size());
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return false;
+  const std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) return false;
+  bool open = false;
+  for (addrinfo* a = found; a != nullptr && !open; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      open = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        open = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      }
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return open;
+}
+
+// Ends this rank when the orchestrator's control port has not opened for `misses` probes in a
+// row (about misses x interval): the orchestrator died, and nothing else would tell us.
+class OrchestratorWatch {
+ public:
+  explicit OrchestratorWatch(std::string endpoint, std::chrono::milliseconds interval = std::chrono::seconds(2),
+                             int misses = 5)
+      : thread_([this, endpoint = std::move(endpoint), interval, misses] {
+          int missed = 0;
+          while (!stop_.load()) {
+            missed = PortOpens(endpoint, interval) ? 0 : missed + 1;
+            if (missed >= misses) {
+              SCORCH_LOG(ERROR) << "the orchestrator at " << endpoint << " has been unreachable for about "
+                                << (missed * interval.count() * 2) / 1000
+                                << " s: it is gone, so this rank ends (exit 3)";
+              std::fflush(nullptr);
+              ::_exit(3);
+            }
+            for (int i = 0; i < 20 && !stop_.load(); ++i) std::this_thread::sleep_for(interval / 20);
+          }
+        }) {}
+  ~OrchestratorWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Grades through the reward ranks, spreading requests over them; a rank that fails is skipped
+// for that request (the GradeClient already retried it).
+class RewardRanksGrader {
+ public:
+  static StatusOr<std::unique_ptr<RewardRanksGrader>> Connect(const std::vector<std::string>& endpoints) {
+    auto g = std::unique_ptr<RewardRanksGrader>(new RewardRanksGrader());
+    for (const auto& e : endpoints) {
+      orchestrator::GradeClientOptions o;
+      o.endpoint = e;
+      SCORCH_ASSIGN_OR_RETURN(auto client, orchestrator::GradeClient::Connect(o));
+      g->clients_.push_back(std::move(client));
+    }
+    return g;
+  }
+  StatusOr<proto::GradeReply> Grade(const proto::GradeRequest& request) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status last = Status::Unavailable("no reward rank");
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      auto& client = clients_[(next_ + i) % clients_.size()];
+      auto reply = client->Grade(request);
+      if (reply.ok()) {
+        next_ = (next_ + i + 1) % clients_.size();
+        return reply;
+      }
+      last = reply.status();
+      SCORCH_LOG(WARNING) << "reward rank " << (next_ + i) % clients_.size() << ": " << last << "; trying the next";
+    }
+    return last;
+  }
+
+ private:
+  RewardRanksGrader() = default;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<orchestrator::GradeClient>> clients_;
+  size_t next_ = 0;
+};
+
+// What start-up leaves each role.
+struct Layout {
+  int world_rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  RankPlace place;
+  std::vector<RankRole> roles;  // by world rank
+  int orchestrator_rank = 0;
+  std::string control_endpoint;
+  std::string token;
+  std::vector<int> reward_ranks;
+  std::vector<std::string> reward_endpoints;
+  int count(RankRole r) const {
+    int n = 0;
+    for (RankRole x : roles) n += x == r ? 1 : 0;
+    return n;
+  }
+};
+
+std::string ConfigPathOf(const MpiJobOptions& options) {
+  if (options.job.config_path.empty() && !options.job.resume_dir.empty()) {
+    return (fs::path(options.job.resume_dir) / "config.yaml").string();
+  }
+  return options.job.config_path;
+}
+
+fs::path RunRootOf(const MpiJobOptions& options, const RunConfig& config) {
+  return fs::absolute(options.job.resume_dir.empty() ? fs::path(config.job.runs_dir) / config.job.name
+                                                     : fs::path(options.job.resume_dir));
+}
+
+void InitRankLogging(const RunConfig& config, const fs::path& logs_dir, const Layout& layout) {
+  log::LogOptions o;
+  log::ParseLevel(config.logging.level, &o.min_level);
+  o.verbosity = config.logging.verbosity;
+  o.log_dir = logs_dir;
+  o.color = config.logging.color;
+  log::InitLogging(o);
+  log::SetProcessIdentity(RankRoleName(layout.place.role), layout.place.role_rank);
+}
+
+Status RunOrchestratorRank(const MpiJobOptions& options, const RunConfig& config, RunDirectory& run,
+                           orchestrator::Dispatcher& dispatcher, JobGrader& local_grader, const Layout& layout) {
+  SCORCH_ASSIGN_OR_RETURN(auto tokenizer, LoadJobTokenizer(config));
+  ResumePoint resume_point;
+  if (!options.job.resume_dir.empty()) {
+    SCORCH_ASSIGN_OR_RETURN(resume_point, FindResumePoint(run.checkpoints_dir(), config));
+  }
+  std::unique_ptr<RewardRanksGrader> remote;
+  orchestrator::GradeFn grade;
+  if (!layout.reward_endpoints.empty()) {
+    SCORCH_ASSIGN_OR_RETURN(remote, RewardRanksGrader::Connect(layout.reward_endpoints));
+    grade = [&remote](const proto::GradeRequest& r) { return remote->Grade(r); };
+  } else {
+    grade = [&local_grader](const proto::GradeRequest& r) { return local_grader.Grade(r); };
+  }
+  SCORCH_LOG(INFO) << "mpirun layout: " << layout.world_size << " ranks: orchestrator, "
+                   << layout.count(RankRole::kLearner) << " learner(s), " << layout.count(RankRole::kReward)
+                   << " reward service(s)" << (layout.reward_endpoints.empty() ? " (grading in process)" : "") << ", "
+                   << layout.count(RankRole::kRollout) << " rollout worker(s); control plane "
+                   << layout.control_endpoint << "; elastic workers join with scorch rollout --connect "
+                   << layout.control_endpoint << " --token-file " << (run.root() / "join.token").string();
+  OrchestratorRoleOptions role_options;
+  role_options.rollout_workers = layout.count(RankRole::kRollout);
+  Status status =
+      RunOrchestratorRole(config, run, dispatcher, grade, *tokenizer, resume_point.state, role_options);
+  // The reward ranks end when told; an eager send of one int does not wait for them.
+  for (int r : layout.reward_ranks) {
+    int code = status.ok() ? 0 : 1;
+    MPI_Send(&code, 1, MPI_INT, r, kTagJobOver, MPI_COMM_WORLD);
+  }
+  std::error_code ec;
+  fs::remove(run.root() / "control.addr", ec);
+  fs::remove(run.root() / "join.token", ec);
+  if (status.ok()) SCORCH_LOG(INFO) << "job " << config.job.name << " finished: " << run.root().string();
+  return status;
+}
+
+Status RunLearnerRank(const MpiJobOptions& options, const RunConfig& config, const fs::path& root,
+                      const Layout& layout, MPI_Comm learners) {
+  int group_size = 1;
+  MPI_Comm_size(learners, &group_size);
+  if (group_size > 1) {
+    return Status::Unimplemented("cluster.roles.learner " + std::to_string(group_size) +
+                                 ": data-parallel learner ranks are not wired into the mpirun layout yet");
+  }
+  OrchestratorWatch watch(layout.control_endpoint);
+  SCORCH_ASSIGN_OR_RETURN(StartingPolicy start, LoadStartingPolicy(config));
+  const int threads = model::ConfigureTorchThreads(config.job.threads);
+  learner::Trainer trainer(start.policy);
+  learner::LearnerServiceConfig c;
+  c.endpoint = layout.control_endpoint;
+  c.rank = layout.place.role_rank;
+  c.token = layout.token;
+  c.checkpoints_dir = root / "checkpoints";
+  if (!options.job.resume_dir.empty()) {
+    if (auto latest = LatestCheckpoint(c.checkpoints_dir); latest.ok()) c.resume_from = *latest;
+  }
+  c.checkpoint.keep_last = config.learner.keep_checkpoints;
+  // Rollout ranks are other processes (often other hosts): weights travel as files.
+  c.publish.transport = proto::WeightsTransport::kFile;
+  c.publish.dir = (root / "weights").string();
+  if (config.learner.weights_transport != "file") {
+    SCORCH_LOG(INFO) << "learner.weights_transport " << config.learner.weights_transport
+                     << " only works inside one process: under mpirun weights travel as files in " << c.publish.dir;
+  }
+  SCORCH_LOG(INFO) << "learner rank " << c.rank << " (pid " << ::getpid() << ", LibTorch threads " << threads
+                   << ") connecting to " << c.endpoint;
+  learner::LearnerService service(c, trainer, start.model_config, [&config, &root](const std::string& stage) {
+    return StageTrainingOf(config, root, stage);
+  });
+  try {
+    return service.Run();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("learner: ") + e.what());
+  }
+}
+
+Status RunRewardRank(reward::ZmqGradeService& service, const Layout& layout) {
+  OrchestratorWatch watch(layout.control_endpoint);
+  SCORCH_LOG(INFO) << "reward service rank " << layout.place.role_rank << " (pid " << ::getpid() << ") serving at "
+                   << service.endpoint();
+  while (true) {
+    int arrived = 0;
+    MPI_Status st;
+    if (MPI_Iprobe(layout.orchestrator_rank, kTagJobOver, MPI_COMM_WORLD, &arrived, &st) != MPI_SUCCESS) {
+      return Status::Unavailable("MPI_Iprobe for the end of the job failed");
+    }
+    if (arrived) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  int code = 0;
+  MPI_Recv(&code, 1, MPI_INT, layout.orchestrator_rank, kTagJobOver, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  SCORCH_LOG(INFO) << "reward service: the job is over; served " << service.requests_served() << " request(s)";
+  service.Stop();
+  return Status::Ok();
+}
+
+Status RunRolloutRank(const MpiJobOptions& options, const Layout& layout) {
+  OrchestratorWatch watch(layout.control_endpoint);
+  rollout::WorkerProcessOptions o;
+  o.endpoint = layout.control_endpoint;
+  o.config_path = ConfigPathOf(options);
+  o.overrides = options.job.resume_dir.empty() ? options.job.overrides : std::vector<std::string>{};
+  o.rank = layout.place.role_rank;
+  o.token = layout.token;
+  SCORCH_LOG(INFO) << "rollout rank " << o.rank << " (pid " << ::getpid() << ") connecting to " << o.endpoint;
+  return rollout::RunWorkerProcess(o);
+}
+
+}  // namespace
+
+Status RunMpiJob(const MpiJobOptions& options) {
+  const auto env = LauncherEnvironment();
+  if (!env) return Status::FailedPrecondition("not started by mpirun (no OMPI_COMM_WORLD_RANK / PMI_RANK)");
+  Layout layout;
+  layout.world_rank = env->world_rank;
+  layout.world_size = env->world_size;
+  layout.local_rank = env->local_rank;
+
+  // 1. Config and role; graders fork now, before MPI's threads exist.
+  Status ready = Status::Ok();
+  RunConfig config;
+  std::unique_ptr<JobGrader> grader;
+  {
+    auto loaded = config::LoadRunConfig(ConfigPathOf(options), options.job.overrides);
+    if (!loaded.ok()) {
+      ready = loaded.status();
+    } else {
+      config = std::move(*loaded);
+      ready = orchestrator::ValidateJob(config);
+    }
+    StatusOr<reward::RewardConfig> reward_config = Status::Internal("not read");
+    if (ready.ok()) {
+      reward_config = RewardOf(config.reward);
+      ready = reward_config.status();
+    }
+    if (ready.ok()) {
+      if (options.role) {
+        layout.place.role = *options.role;
+      } else {
+        auto place = PlaceOfRank(config.cluster.roles, layout.world_rank, layout.world_size);
+        if (place.ok()) layout.place = *place;
+        ready = place.status();
+      }
+    }
+    if (ready.ok() && (layout.place.role == RankRole::kOrchestrator || layout.place.role == RankRole::kReward)) {
+      auto g = CreateJobGrader(config, *reward_config);
+      if (g.ok()) grader = std::move(*g);
+      ready = g.status();
+    }
+  }
+
+  // 2. MPI, and every rank's role and readiness.
+  MpiSession mpi;
+  SCORCH_RETURN_IF_ERROR(mpi.Init());
+  json mine = {{"role", RankRoleName(layout.place.role)}, {"role_id", static_cast<int>(layout.place.role)},
+               {"ok", ready.ok()}, {"error", ready.ok() ? "" : ready.ToString()}};
+  SCORCH_ASSIGN_OR_RETURN(std::vector<json> first, AllGather(mine));
+  if (!ready.ok()) return ready;
+  SCORCH_RETURN_IF_ERROR(FirstFailure(first));
+  std::vector<int> seen(kNumRankRoles, 0);
+  for (int r = 0; r < layout.world_size; ++r) {
+    const auto role = static_cast<RankRole>(first[static_cast<size_t>(r)].value("role_id", 0));
+    layout.roles.push_back(role);
+    if (role == RankRole::kOrchestrator) layout.orchestrator_rank = r;
+    if (r == layout.world_rank) layout.place.role_rank = seen[static_cast<int>(role)];
+    ++seen[static_cast<int>(role)];
+  }
+  if (layout.count(RankRole::kOrchestrator) != 1 || layout.count(RankRole::kLearner) < 1) {
+    return Status::InvalidArgument("an mpirun job needs exactly one orchestrator rank and at least one learner rank; "
+                                   "this one has " + std::to_string(layout.count(RankRole::kOrchestrator)) +
+                                   " and " + std::to_string(layout.count(RankRole::kLearner)));
+  }
+
+  // 3. The orchestrator binds the control plane, reward ranks their services; everyone learns
+  // the endpoints and the token.
+  const fs::path root = RunRootOf(options, config);
+  std::optional<RunDirectory> run;
+  std::unique_ptr<orchestrator::Dispatcher> dispatcher;
+  std::unique_ptr<reward::ZmqGradeService> reward_service;
+  json record = {{"role", RankRoleName(layout.place.role)}, {"ok", true}};
+  auto bind = [&]() -> Status {
+    const std::string host = config.cluster.bind_host;
+    if (layout.place.role == RankRole::kOrchestrator) {
+      const bool resume = !options.job.resume_dir.empty();
+      SCORCH_ASSIGN_OR_RETURN(run, RunDirectory::Open(root, resume ? RunDirectory::Mode::kResume
+                                                                     : RunDirectory::Mode::kCreate));
+      if (!resume) SCORCH_RETURN_IF_ERROR(run->WriteResolvedConfig(config::ResolvedConfigYaml(config), options.job.argv));
+      std::string source;
+      SCORCH_ASSIGN_OR_RETURN(std::string token, JobToken(config, &source));
+      const std::string port = config.cluster.control_port > 0 ? std::to_string(config.cluster.control_port) : "*";
+      SCORCH_ASSIGN_OR_RETURN(dispatcher, orchestrator::Dispatcher::Bind(
+                                              DispatcherOptionsOf(config, "tcp://" + host + ":" + port, token)));
+      SCORCH_ASSIGN_OR_RETURN(std::string endpoint,
+                              AdvertisedEndpoint(dispatcher->endpoint(), config.cluster.advertise_host));
+      SCORCH_RETURN_IF_ERROR(WriteJoinInfo(*run, endpoint, token));
+      record["endpoint"] = endpoint;
+      record["token"] = token;
+    } else if (layout.place.role == RankRole::kReward) {
+      reward::ZmqGradeServiceOptions o;
+      o.endpoint = "tcp://" + host + ":*";
+      reward_service = std::make_unique<reward::ZmqGradeService>(o, grader->api.get());
+      SCORCH_RETURN_IF_ERROR(reward_service->Start());
+      SCORCH_ASSIGN_OR_RETURN(std::string endpoint,
+                              AdvertisedEndpoint(reward_service->endpoint(), config.cluster.advertise_host));
+      record["endpoint"] = endpoint;
+    }
+    return Status::Ok();
+  };
+  Status bound = bind();
+  if (!bound.ok()) record = {{"role", RankRoleName(layout.place.role)}, {"ok", false}, {"error", bound.ToString()}};
+  SCORCH_ASSIGN_OR_RETURN(std::vector<json> second, AllGather(record));
+  if (!bound.ok()) return bound;
+  SCORCH_RETURN_IF_ERROR(FirstFailure(second));
+  layout.control_endpoint = second[static_cast<size_t>(layout.orchestrator_rank)].value("endpoint", "");
+  layout.token = second[static_cast<size_t>(layout.orchestrator_rank)].value("token", "");
+  for (int r = 0; r < layout.world_size; ++r) {
+    if (layout.roles[static_cast<size_t>(r)] != RankRole::kReward) continue;
+    layout.reward_ranks.push_back(r);
+    layout.reward_endpoints.push_back(second[static_cast<size_t>(r)].value("endpoint", ""));
+  }
+
+  // 4. The learners' own communicator (every rank takes part in the split).
+  MPI_Comm learners = MPI_COMM_NULL;
+  if (MPI_Comm_split(MPI_COMM_WORLD, layout.place.role == RankRole::kLearner ? 0 : MPI_UNDEFINED,
+                     layout.world_rank, &learners) != MPI_SUCCESS) {
+    return Status::Unavailable("MPI_Comm_split for the learners failed");
+  }
+
+  InitRankLogging(config, root / "logs", layout);
+  Status status;
+  switch (layout.place.role) {
+    case RankRole::kOrchestrator:
+      status = RunOrchestratorRank(options, config, *run, *dispatcher, *grader, layout);
+      break;
+    case RankRole::kLearner:
+      status = RunLearnerRank(options, config, root, layout, learners);
+      break;
+    case RankRole::kReward:
+      status = RunRewardRank(*reward_service, layout);
+      break;
+    case RankRole::kRollout:
+      status = RunRolloutRank(options, layout);
+      break;
+  }
+  if (!status.ok()) SCORCH_LOG(ERROR) << RankRoleName(layout.place.role) << " rank " << layout.place.role_rank
+                                      << " stopped: " << status;
+  if (learners != MPI_COMM_NULL) MPI_Comm_free(&learners);
+  return status;
+}
+
+#endif  // SCORCH_HAVE_MPI
+
+}  // namespace scorch::app
