@@ -27,6 +27,6 @@ void RegisterRunCommand(CLI::App& app);       // run
 void RegisterRoleCommands(CLI::App& app);     // orchestrator, learner (mpirun MPMD ranks)
 void RegisterInspectCommand(CLI::App& app);   // inspect
 void RegisterStatusCommand(CLI::App& app);    // status
-void RegisterPendingCommands(CLI::App& app);  // roles not built yet: they say so plainly
+void RegisterSubmitCommand(CLI::App& app);    // submit: print and launch the mpirun command
 
 }  // namespace scorch::app

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   scorch::app::RegisterRoleCommands(app);
   scorch::app::RegisterInspectCommand(app);
   scorch::app::RegisterStatusCommand(app);
-  scorch::app::RegisterPendingCommands(app);
+  scorch::app::RegisterSubmitCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

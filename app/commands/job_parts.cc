@@ -258,8 +258,11 @@ Status RunOrchestratorRole(const RunConfig& config, RunDirectory& run, orchestra
       live->AttachRunner(&*runner);
       live->SetState("running");
     }
+    // SIGUSR1 too: mpirun forwards it to every rank (scorch submit turns Ctrl-C into it),
+    // whereas its own SIGINT/SIGTERM handling kills the ranks before they can stop.
     auto previous_int = std::signal(SIGINT, OnStopSignal);
     auto previous_term = std::signal(SIGTERM, OnStopSignal);
+    auto previous_usr1 = std::signal(SIGUSR1, OnStopSignal);
     try {
       status = runner->Run(state);
     } catch (const std::exception& e) {
@@ -267,9 +270,12 @@ Status RunOrchestratorRole(const RunConfig& config, RunDirectory& run, orchestra
     }
     std::signal(SIGINT, previous_int);
     std::signal(SIGTERM, previous_term);
+    std::signal(SIGUSR1, previous_usr1);
     g_runner = nullptr;
   }
-  const std::string reason = status.ok() ? "job finished" : "job failed";
+  const std::string reason = status.ok()                                ? "job finished"
+                             : status.code() == StatusCode::kCancelled ? "job stopped"
+                                                                       : "job failed";
   if (live) {
     live->DetachRunner();
     live->SetState(status.ok() ? "finished" : "failed");

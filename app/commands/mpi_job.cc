@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -374,6 +375,10 @@ Status RunMpiJob(const MpiJobOptions& options) {
   layout.world_size = env->world_size;
   layout.local_rank = env->local_rank;
 
+  // SIGUSR1 is the graceful stop mpirun forwards to every rank (scorch submit sends it on
+  // Ctrl-C): the orchestrator takes it once its job loop runs; every other rank, whose default
+  // action would be to die, ignores it and ends when the orchestrator shuts the job down.
+  std::signal(SIGUSR1, SIG_IGN);
   // 1. Config and role; graders fork now, before MPI's threads exist.
   Status ready = Status::Ok();
   RunConfig config;

@@ -4,7 +4,8 @@
 //   * a rollout rank killed with SIGKILL mid-step does not end the job and its work is redone;
 //     an elastic worker (`scorch rollout --connect --token-file`) joins mid-job and receives
 //     work; a worker with a wrong token is refused, and the orchestrator logs it;
-//   * the MPMD form (`scorch orchestrator : scorch learner : scorch rollout`) runs a job.
+//   * the MPMD form (`scorch orchestrator : scorch learner : scorch rollout`) runs a job;
+//   * `scorch submit` launches the layout and exits with the job's outcome.
 // Every rank's log lands in runs/NAME/logs/<role>-<rank>.log.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -241,6 +242,42 @@ TEST(MpirunLayout, MpmdForm) {
             std::string::npos)
       << log;
   ExpectStepsOnce(tmp / "mpmd" / "metrics.jsonl", 14);
+}
+
+// `scorch submit` builds the mpirun line, runs it, and exits with the job's outcome.
+TEST(MpirunLayout, SubmitLaunchesTheLayout) {
+  testing::TempDir tmp;
+  std::vector<std::string> args = {"submit", kConfig, "--oversubscribe"};
+  for (const auto& a : ShortJob(tmp.path(), "submitted")) args.push_back(a);
+  const pid_t submit = Spawn(args, tmp / "submit.txt");
+  ChildGuard guard{submit};
+  ASSERT_EQ(Wait(submit, std::chrono::seconds(240)), 0) << Slurp(tmp / "submit.txt") << RunLogs(tmp / "submitted");
+  const std::string out = Slurp(tmp / "submit.txt");
+  EXPECT_NE(out.find("job submitted: 3 ranks = orchestrator 1 + learner 1 + reward 0 + rollout 1"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("mpirun -np 3 --enable-recovery"), std::string::npos) << out;
+  EXPECT_NE(out.find("scorch submit: the job finished"), std::string::npos) << out;
+  EXPECT_EQ(OutcomeState(tmp / "submitted"), "finished");
+  ExpectStepsOnce(tmp / "submitted" / "metrics.jsonl", 14);
+}
+
+// Ctrl-C on `scorch submit` stops the job after its step (mpirun's own SIGINT would kill
+// every rank at once): the outcome says stopped, the exit status is 130, a checkpoint is there.
+TEST(MpirunLayout, InterruptedSubmitStopsTheJobGracefully) {
+  testing::TempDir tmp;
+  std::vector<std::string> args = {"submit", kConfig, "--oversubscribe"};
+  for (const auto& a : Sets({"job.runs_dir=" + tmp.path().string(), "job.name=stopped", "job.threads=1"})) {
+    args.push_back(a);
+  }
+  const pid_t submit = Spawn(args, tmp / "submit.txt");
+  ChildGuard guard{submit};
+  ASSERT_TRUE(WaitForLine(tmp / "stopped" / "logs" / "orchestrator-0.log", "[sft-solve 3/", std::chrono::seconds(120)))
+      << Slurp(tmp / "submit.txt");
+  ASSERT_EQ(::kill(submit, SIGINT), 0);
+  EXPECT_EQ(Wait(submit, std::chrono::seconds(120)), 130) << Slurp(tmp / "submit.txt");
+  EXPECT_EQ(OutcomeState(tmp / "stopped").rfind("stopped", 0), 0u) << OutcomeState(tmp / "stopped");
+  EXPECT_NE(Slurp(tmp / "submit.txt").find("continue it with scorch submit --resume"), std::string::npos);
+  EXPECT_TRUE(fs::exists(tmp / "stopped" / "checkpoints")) << "a stopped job checkpoints its last step";
 }
 
 TEST(MpirunLayout, WrongRankCountIsRefusedOnEveryRank) {
