@@ -79,9 +79,9 @@ Status CheckCollectiveTensors(const std::vector<torch::Tensor>& tensors, bool re
     if (!t.defined()) return Status::InvalidArgument(name + " is undefined");
     const auto st = t.scalar_type();
     if (st == torch::kBool || t.is_complex() ||
-        !(t.is_floating_point() || st == torch::kInt || st == torch::kLong)) {
+        !(t.is_floating_point() || st == torch::kInt || st == torch::kLong || st == torch::kByte)) {
       return Status::InvalidArgument(name + " has unsupported dtype " + std::string(c10::toString(st)) +
-                                     " (float, double, bf16, half, int32 or int64)");
+                                     " (float, double, bf16, half, int32, int64 or uint8)");
     }
     if (t.numel() > std::numeric_limits<int32_t>::max()) {
       return Status::InvalidArgument(name + " has more than 2^31-1 elements");

@@ -1,5 +1,6 @@
-// The MPI backend: bucketed CPU collectives over a private duplicate of MPI_COMM_WORLD with
-// MPI_ERRORS_RETURN, each guarded by the watchdog. See communicator.h.
+// The MPI backend: bucketed CPU collectives over a private duplicate of the communicator
+// world (MPI_COMM_WORLD unless SetCommunicatorWorld named the learners' part, mpi_world.h)
+// with MPI_ERRORS_RETURN, each guarded by the watchdog. See communicator.h.
 #ifdef SCORCH_HAVE_MPI
 
 // The C API only: OpenMPI's deprecated C++ bindings need libmpi_cxx, which we do not link.
@@ -12,6 +13,25 @@
 
 #include "comm_internal.h"
 #include "scorch/learner/communicator.h"
+#include "scorch/learner/mpi_world.h"
+
+namespace scorch::learner {
+namespace {
+std::mutex g_world_mu;
+MPI_Comm g_world = MPI_COMM_NULL;  // GUARDED_BY(g_world_mu); NULL = MPI_COMM_WORLD
+}  // namespace
+
+void SetCommunicatorWorld(MPI_Comm world) {
+  std::lock_guard<std::mutex> lock(g_world_mu);
+  g_world = world;
+}
+
+MPI_Comm CommunicatorWorld() {
+  std::lock_guard<std::mutex> lock(g_world_mu);
+  return g_world == MPI_COMM_NULL ? MPI_COMM_WORLD : g_world;
+}
+
+}  // namespace scorch::learner
 
 namespace scorch::learner::internal {
 namespace {
@@ -39,6 +59,8 @@ MPI_Datatype MpiType(torch::ScalarType t) {
       return MPI_INT32_T;
     case torch::kLong:
       return MPI_INT64_T;
+    case torch::kByte:
+      return MPI_UINT8_T;
     default:
       return MPI_DATATYPE_NULL;  // excluded by CheckCollectiveTensors + WireDtype
   }
@@ -138,8 +160,9 @@ StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(const Communicator
     g_we_initialised = true;
   }
   MPI_Comm comm = MPI_COMM_NULL;
-  if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS) {
-    return Status::Unavailable("MPI communicator: MPI_Comm_dup failed");
+  const MPI_Comm world = CommunicatorWorld();
+  if (world == MPI_COMM_NULL || MPI_Comm_dup(world, &comm) != MPI_SUCCESS) {
+    return Status::Unavailable("MPI communicator: MPI_Comm_dup of the communicator world failed");
   }
   MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
   int rank = 0, size = 1;

@@ -31,6 +31,8 @@ ncclDataType_t NcclType(torch::ScalarType t) {
       return ncclInt32;
     case torch::kLong:
       return ncclInt64;
+    case torch::kByte:
+      return ncclUint8;
     default:
       return ncclFloat32;  // float, and bf16/f16 which travel as float32 (WireDtype)
   }

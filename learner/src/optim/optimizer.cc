@@ -170,8 +170,19 @@ LossStats MergeStats(const std::vector<LossStats>& parts) {
     }
     return den > 0.0 ? num / den : kNotApplicable;
   };
-  for (auto field : {&LossStats::policy_loss, &LossStats::value_loss, &LossStats::kl_loss, &LossStats::nll,
-                     &LossStats::kl_k1, &LossStats::kl_k2, &LossStats::kl_k3, &LossStats::entropy,
+  // The loss parts carry the whole-batch normaliser like `loss`, so they add up too.
+  auto sum = [&parts](double LossStats::*field) {
+    double total = 0.0;
+    bool any = false;
+    for (const auto& p : parts) {
+      if (std::isnan(p.*field)) continue;
+      total += p.*field;
+      any = true;
+    }
+    return any ? total : kNotApplicable;
+  };
+  for (auto field : {&LossStats::policy_loss, &LossStats::value_loss, &LossStats::kl_loss}) out.*field = sum(field);
+  for (auto field : {&LossStats::nll, &LossStats::kl_k1, &LossStats::kl_k2, &LossStats::kl_k3, &LossStats::entropy,
                      &LossStats::clip_fraction, &LossStats::value_clip_fraction, &LossStats::ratio_mean,
                      &LossStats::advantage_mean, &LossStats::reward_chosen, &LossStats::reward_rejected,
                      &LossStats::reward_accuracy, &LossStats::reward_margin}) {

@@ -37,26 +37,28 @@ LearnerService::LearnerService(const LearnerServiceConfig& config, Trainer& trai
                                StageLookupFn stage_lookup)
     : config_(config), trainer_(trainer), model_config_(std::move(model_config)), stage_lookup_(std::move(stage_lookup)) {}
 
-Status LearnerService::Restore() {
-  const auto& dir = *config_.resume_from;
-  // The stage must be started before its optimizer state can be loaded into it.
-  SCORCH_ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(dir));
-  if (!manifest.extra.contains("learner")) {
-    return Status::DataLoss("checkpoint " + dir.string() + ": its manifest has no learner section");
-  }
-  SCORCH_ASSIGN_OR_RETURN(LearnerCheckpointInfo manifest_info, LearnerCheckpointInfo::FromJson(manifest.extra["learner"]));
-  SCORCH_ASSIGN_OR_RETURN(StageTraining stage, stage_lookup_(manifest_info.stage));
-  SCORCH_RETURN_IF_ERROR(trainer_.BeginStage(stage));
-  SCORCH_ASSIGN_OR_RETURN(LearnerCheckpointInfo info,
-                          LoadLearnerCheckpoint(dir, *trainer_.policy(), *trainer_.optimizer(), trainer_.AuxiliaryModules()));
-  trainer_.set_version(info.policy_version);
-  SCORCH_LOG(INFO) << "learner: resumed " << dir.string() << " (stage " << info.stage << ", version "
-                   << info.policy_version << ", stage step " << trainer_.stage_step() << ")";
-  return Status::Ok();
-}
+Status LearnerService::Restore() { return RestoreTrainer(trainer_, stage_lookup_, *config_.resume_from); }
 
 Status LearnerService::Run() {
-  if (config_.resume_from) SCORCH_RETURN_IF_ERROR(Restore());
+  LearnerGroup* group = config_.group != nullptr && config_.group->size() > 1 ? config_.group : nullptr;
+  if (group == nullptr) return Serve();
+  if (!group->is_leader()) {
+    return Status::FailedPrecondition("LearnerService runs on the learner group's leader (rank 0), not rank " +
+                                      std::to_string(group->rank()));
+  }
+  // Every rank restores on its own (RunFollower does with the same folder); SyncWeights first
+  // agrees that all of them did, then hands the leader's weights out.
+  const Status restored = config_.resume_from ? Restore() : Status::Ok();
+  SCORCH_RETURN_IF_ERROR(group->SyncWeights(restored));
+  const Status served = Serve();
+  const Status shut = group->Shutdown(served);
+  if (!served.ok()) return served;
+  return shut;
+}
+
+Status LearnerService::Serve() {
+  LearnerGroup* group = config_.group != nullptr && config_.group->size() > 1 ? config_.group : nullptr;
+  if (config_.resume_from && group == nullptr) SCORCH_RETURN_IF_ERROR(Restore());
   transport::DealerOptions dealer_options;
   dealer_options.identity = "learner-" + std::to_string(config_.rank);
   SCORCH_ASSIGN_OR_RETURN(auto dealer, transport::Dealer::Connect(config_.endpoint, dealer_options));
@@ -87,6 +89,7 @@ Status LearnerService::Run() {
       hb.policy_version = trainer_.version();
       SCORCH_RETURN_IF_ERROR(dealer->Send(hb));
     }
+    if (group != nullptr) SCORCH_RETURN_IF_ERROR(group->KeepAlive());
     SCORCH_ASSIGN_OR_RETURN(auto incoming, dealer->Receive(config_.idle_poll));
     if (!incoming) continue;
     if (std::holds_alternative<proto::Shutdown>(*incoming)) {
@@ -117,7 +120,7 @@ Status LearnerService::Run() {
       proto::StepStats stats;
       const auto t0 = Clock::now();
       if (!batch.samples.empty()) {
-        SCORCH_ASSIGN_OR_RETURN(stats.metrics, trainer_.Step(batch));
+        SCORCH_ASSIGN_OR_RETURN(stats.metrics, group != nullptr ? group->Step(batch) : trainer_.Step(batch));
       }
       stats.metrics["time/train_s"] = SecondsSince(t0);
       std::optional<proto::WeightsAnnounce> announce;

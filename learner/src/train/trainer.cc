@@ -120,6 +120,15 @@ StatusOr<std::vector<Trainer::Row>> Trainer::PrepareRows(const proto::TrainBatch
       return Status::InvalidArgument(where + ": " + std::to_string(n) + " tokens exceed the model's " +
                                      std::to_string(max_len) + " positions");
     }
+    // Checked here, not by the forward pass: under data parallelism a bad sample must be found
+    // before the step's first collective (CheckBatch), not after it.
+    const int64_t vocab = policy_->config().vocab_size;
+    for (const int32_t id : t.token_ids) {
+      if (id < 0 || id >= vocab) {
+        return Status::InvalidArgument(where + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                       std::to_string(vocab) + ")");
+      }
+    }
     Row row;
     row.tokens.assign(t.token_ids.begin(), t.token_ids.end());
     if (s.mask_rule.empty()) {
@@ -171,23 +180,45 @@ StatusOr<StepResult> Trainer::ApplyGradients() {
   return *stepped;
 }
 
-StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& batch) {
-  if (!optimizer_) return Status::FailedPrecondition("Trainer::Step before BeginStage");
-  std::map<std::string, double> metrics;
-  if (batch.samples.empty()) return metrics;
-  if (stage_.objective == Objective::kMdpo) return StepMdpo(batch);
-  if (stage_.objective == Objective::kSwift) return StepSwift(batch);
+bool Trainer::data_parallel() const { return communicator_ != nullptr && communicator_->size() > 1; }
+
+Status Trainer::CheckNoPairs(const proto::TrainBatch& batch) const {
   for (size_t i = 0; i < batch.samples.size(); ++i) {
     if (batch.samples[i].pair_index >= 0) {
       return Status::InvalidArgument("TrainBatch.samples[" + std::to_string(i) + "] is one side of a preference pair, "
                                      "but stage " + stage_.stage + " does not train on pairs (only mdpo does)");
     }
   }
+  return Status::Ok();
+}
+
+Status Trainer::CheckBatch(const proto::TrainBatch& batch) const {
+  if (!optimizer_) return Status::FailedPrecondition("Trainer::Step before BeginStage");
+  switch (stage_.objective) {
+    case Objective::kMdpo:
+      return CheckMdpoBatch(batch);
+    case Objective::kSwift:
+      return Status::Ok();  // StepSwift checks as it goes: it makes no collective
+    default:
+      SCORCH_RETURN_IF_ERROR(CheckNoPairs(batch));
+      return PrepareRows(batch).status();
+  }
+}
+
+StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& batch) {
+  if (!optimizer_) return Status::FailedPrecondition("Trainer::Step before BeginStage");
+  std::map<std::string, double> metrics;
+  // One process: an empty batch is no step. Data-parallel: this rank's shard may be empty
+  // while others are not, and it must still join the step's collectives (see trainer.h).
+  if (batch.samples.empty() && (!data_parallel() || stage_.objective == Objective::kSwift)) return metrics;
+  if (stage_.objective == Objective::kMdpo) return StepMdpo(batch);
+  if (stage_.objective == Objective::kSwift) return StepSwift(batch);
+  SCORCH_RETURN_IF_ERROR(CheckNoPairs(batch));
   SCORCH_ASSIGN_OR_RETURN(std::vector<Row> rows, PrepareRows(batch));
   const torch::Device device = policy_->parameters().front().device();
   if (stage_.objective == Objective::kPpo) return StepPpo(std::move(rows));
 
-  if (stage_.objective == Objective::kGrpo) {
+  if (stage_.objective == Objective::kGrpo && !rows.empty()) {
     std::vector<double> rewards;
     std::vector<int64_t> groups;
     for (const Row& r : rows) {
@@ -253,7 +284,17 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
     o.normalizer = normalizer;
     return GrpoLoss(pb, o);
   };
-  SCORCH_ASSIGN_OR_RETURN(LossStats stats, AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step));
+  // An empty data-parallel shard contributes a zero gradient to the all-reduce; its stats are
+  // all "not applicable" (the group's metric reduction gives them no weight).
+  LossStats stats;
+  if (!ranges.empty()) {
+    auto accumulated = AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step);
+    if (!accumulated.ok()) {
+      optimizer_->ZeroGrad();  // a failed micro-batch must not leak its gradient into the next step
+      return accumulated.status();
+    }
+    stats = *accumulated;
+  }
   SCORCH_ASSIGN_OR_RETURN(const StepResult step, ApplyGradients());
 
   for (const auto& [k, v] : stats.ToMap()) {

@@ -30,7 +30,7 @@ int64_t FirstAttemptEnd(const proto::Trajectory& t) {
   return -1;
 }
 
-StatusOr<PairSide> SideOf(const proto::TrainSample& sample, int64_t shared_prefix, int64_t max_len,
+StatusOr<PairSide> SideOf(const proto::TrainSample& sample, int64_t shared_prefix, int64_t max_len, int64_t vocab,
                           const std::string& where) {
   const proto::Trajectory& t = sample.trajectory;
   const auto n = static_cast<int64_t>(t.token_ids.size());
@@ -38,6 +38,13 @@ StatusOr<PairSide> SideOf(const proto::TrainSample& sample, int64_t shared_prefi
   if (n > max_len) {
     return Status::InvalidArgument(where + ": " + std::to_string(n) + " tokens exceed the model's " +
                                    std::to_string(max_len) + " positions");
+  }
+  // Checked before any collective (Trainer::CheckBatch), not by the forward pass.
+  for (const int32_t id : t.token_ids) {
+    if (id < 0 || id >= vocab) {
+      return Status::InvalidArgument(where + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                     std::to_string(vocab) + ")");
+    }
   }
   auto mask = MdpoMask(t.segments, n, shared_prefix);
   if (!mask.ok()) return Status::InvalidArgument(where + ": " + mask.status().message());
@@ -51,7 +58,7 @@ StatusOr<PairSide> SideOf(const proto::TrainSample& sample, int64_t shared_prefi
 
 // Pairs by pair_index, checked: every sample paired, each pair one chosen and one rejected
 // side, and both sides share (x, a¹) — the common prefix covers both first attempts.
-StatusOr<std::vector<PreparedPair>> PreparePairs(const proto::TrainBatch& batch, int64_t max_len) {
+StatusOr<std::vector<PreparedPair>> PreparePairs(const proto::TrainBatch& batch, int64_t max_len, int64_t vocab) {
   const size_t n = batch.samples.size();
   if (n % 2 != 0) {
     return Status::InvalidArgument("an mdpo batch holds pairs: " + std::to_string(n) + " samples is an odd number");
@@ -98,8 +105,8 @@ StatusOr<std::vector<PreparedPair>> PreparePairs(const proto::TrainBatch& batch,
                                      std::to_string(std::max(a1_w, a1_l)));
     }
     PreparedPair p;
-    SCORCH_ASSIGN_OR_RETURN(p.chosen, SideOf(w, shared, max_len, where + " (chosen)"));
-    SCORCH_ASSIGN_OR_RETURN(p.rejected, SideOf(l, shared, max_len, where + " (rejected)"));
+    SCORCH_ASSIGN_OR_RETURN(p.chosen, SideOf(w, shared, max_len, vocab, where + " (chosen)"));
+    SCORCH_ASSIGN_OR_RETURN(p.rejected, SideOf(l, shared, max_len, vocab, where + " (rejected)"));
     pairs.push_back(std::move(p));
   }
   return pairs;
@@ -109,10 +116,15 @@ double Sum(const std::vector<float>& v) { return std::accumulate(v.begin(), v.en
 
 }  // namespace
 
+Status Trainer::CheckMdpoBatch(const proto::TrainBatch& batch) const {
+  if (!reference_) return Status::FailedPrecondition("mdpo step without a reference policy (BeginStage first)");
+  return PreparePairs(batch, policy_->config().max_position_embeddings, policy_->config().vocab_size).status();
+}
+
 StatusOr<std::map<std::string, double>> Trainer::StepMdpo(const proto::TrainBatch& batch) {
   if (!reference_) return Status::FailedPrecondition("mdpo step without a reference policy (BeginStage first)");
   SCORCH_ASSIGN_OR_RETURN(std::vector<PreparedPair> pairs,
-                          PreparePairs(batch, policy_->config().max_position_embeddings));
+                          PreparePairs(batch, policy_->config().max_position_embeddings, policy_->config().vocab_size));
   const torch::Device device = policy_->parameters().front().device();
 
   // Whole-batch normalisers, summed over data-parallel ranks: pairs for the DPO term, chosen
@@ -182,10 +194,15 @@ StatusOr<std::map<std::string, double>> Trainer::StepMdpo(const proto::TrainBatc
     part_chosen_tokens.push_back(micro_chosen);
     return result;
   };
-  auto accumulated = AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step);
-  if (!accumulated.ok()) {
-    optimizer_->ZeroGrad();  // a failed micro-batch must not leak its gradient into the next step
-    return accumulated.status();
+  // An empty data-parallel shard (no pairs) adds a zero gradient and no statistics.
+  LossStats merged;
+  if (!ranges.empty()) {
+    auto accumulated = AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step);
+    if (!accumulated.ok()) {
+      optimizer_->ZeroGrad();  // a failed micro-batch must not leak its gradient into the next step
+      return accumulated.status();
+    }
+    merged = *accumulated;
   }
   SCORCH_ASSIGN_OR_RETURN(const StepResult step, ApplyGradients());
 
@@ -202,14 +219,17 @@ StatusOr<std::map<std::string, double>> Trainer::StepMdpo(const proto::TrainBatc
   }
   const double n_pairs = static_cast<double>(pairs.size());
   std::map<std::string, double> metrics;
-  metrics["loss"] = accumulated->loss;
-  metrics["tokens"] = accumulated->tokens;
   metrics["mdpo/pairs"] = n_pairs;
-  metrics["mdpo/reward_accuracy"] = acc / n_pairs;
-  metrics["mdpo/margin"] = margin / n_pairs;
-  metrics["mdpo/reward_chosen"] = r_chosen / n_pairs;
-  metrics["mdpo/reward_rejected"] = r_rejected / n_pairs;
-  metrics["mdpo/nll"] = nll / std::max(chosen_tokens, 1.0);
+  metrics["mdpo/chosen_tokens"] = chosen_tokens;  // the weight of mdpo/nll across ranks
+  if (!pairs.empty()) {
+    metrics["loss"] = merged.loss;
+    metrics["tokens"] = merged.tokens;
+    metrics["mdpo/reward_accuracy"] = acc / n_pairs;
+    metrics["mdpo/margin"] = margin / n_pairs;
+    metrics["mdpo/reward_chosen"] = r_chosen / n_pairs;
+    metrics["mdpo/reward_rejected"] = r_rejected / n_pairs;
+    metrics["mdpo/nll"] = nll / std::max(chosen_tokens, 1.0);
+  }
   metrics["lr"] = step.lr;
   metrics["grad_norm"] = step.grad_norm;
   return metrics;

@@ -96,7 +96,10 @@ StatusOr<std::map<std::string, double>> Trainer::StepPpo(std::vector<Row> rows) 
   reward_options.kl_estimator = KlEstimator::kK1;  // the per-token penalty log π − log π_ref (OpenRLHF, veRL)
   SCORCH_ASSIGN_OR_RETURN(AdvantageResult adv,
                           PpoAdvantages({terminal}, old_logp, ref_logp, old_values, mask, reward_options));
-  torch::Tensor advantages = stage_.ppo.whiten_advantages ? WhitenAdvantages(adv.advantages, mask) : adv.advantages;
+  torch::Tensor advantages = adv.advantages;
+  if (stage_.ppo.whiten_advantages) {
+    SCORCH_ASSIGN_OR_RETURN(advantages, WhitenOverRanks(adv.advantages, mask));
+  }
 
   // Whole-batch token normaliser, summed over data-parallel ranks.
   SCORCH_ASSIGN_OR_RETURN(double normalizer, SumOverRanks(mask.sum().item<double>()));
@@ -132,7 +135,16 @@ StatusOr<std::map<std::string, double>> Trainer::StepPpo(std::vector<Row> rows) 
     o.normalizer = normalizer;
     return PpoLoss(pb, vb, o);
   };
-  SCORCH_ASSIGN_OR_RETURN(LossStats stats, AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step));
+  LossStats stats;  // an empty data-parallel shard: zero gradients, no statistics
+  if (!ranges.empty()) {
+    auto accumulated = AccumulateGradients(static_cast<int64_t>(ranges.size()), micro_step);
+    if (!accumulated.ok()) {
+      optimizer_->ZeroGrad();
+      critic_optimizer_->ZeroGrad();
+      return accumulated.status();
+    }
+    stats = *accumulated;
+  }
   SCORCH_RETURN_IF_ERROR(AllReduceGradients(*critic_optimizer_));
   auto stepped = ApplyGradients();  // the policy's step; bumps the version
   if (!stepped.ok()) {
@@ -153,12 +165,22 @@ StatusOr<std::map<std::string, double>> Trainer::StepPpo(std::vector<Row> rows) 
       metrics[k] = v;
     }
   }
-  if (reference_) {
+  const bool has_tokens = mask.sum().item<double>() > 0.0;
+  if (reference_ && has_tokens) {
     // KL of the sampling policy to the reference over the trained tokens (the penalty's base).
     metrics["kl/k1"] = MaskedMean(old_logp - ref_logp, mask).item<double>();
   }
   // Explained variance of the returns by the sampling-time values: 1 = a perfect critic.
-  {
+  if (data_parallel()) {
+    // Over the global batch from summed moments (one all-reduce), so every rank reports the
+    // same value; the means are token means that the group's metric reduction weights.
+    SCORCH_ASSIGN_OR_RETURN(const double ev, ExplainedVarianceOverRanks(adv.returns, old_values, mask));
+    if (!std::isnan(ev)) metrics["value/explained_variance"] = ev;
+    if (has_tokens) {
+      metrics["value/mean"] = MaskedMean(old_values, mask).item<double>();
+      metrics["value/returns_mean"] = MaskedMean(adv.returns, mask).item<double>();
+    }
+  } else {
     auto ret = adv.returns;
     auto ret_mean = MaskedMean(ret, mask);
     auto var_ret = MaskedMean((ret - ret_mean).pow(2), mask).item<double>();
@@ -176,6 +198,42 @@ StatusOr<std::map<std::string, double>> Trainer::StepPpo(std::vector<Row> rows) 
     metrics["critic/skipped"] = 1.0;
   }
   return metrics;
+}
+
+StatusOr<torch::Tensor> Trainer::WhitenOverRanks(const torch::Tensor& advantages, const torch::Tensor& mask) const {
+  if (!data_parallel()) return WhitenAdvantages(advantages, mask);
+  // WhitenAdvantages over the global batch: the masked mean and (biased) variance from sums
+  // all-reduced over ranks, so every rank whitens with the statistics one process would use.
+  torch::NoGradGuard no_grad;
+  auto m = mask.to(advantages.scalar_type());
+  auto a = advantages.to(torch::kFloat64);
+  auto md = m.to(torch::kFloat64);
+  std::vector<torch::Tensor> first = {torch::stack({(a * md).sum(), md.sum()}).cpu()};
+  SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(first, ReduceOp::kSum));
+  const double count = std::max(first[0][1].item<double>(), 1.0);
+  const double mean = first[0][0].item<double>() / count;
+  std::vector<torch::Tensor> second = {((a - mean).pow(2) * md).sum().reshape({1}).cpu()};
+  SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(second, ReduceOp::kSum));
+  const double var = second[0][0].item<double>() / count;
+  return ((advantages - mean) / (std::sqrt(var) + 1e-8) * m).to(advantages.scalar_type());
+}
+
+StatusOr<double> Trainer::ExplainedVarianceOverRanks(const torch::Tensor& returns, const torch::Tensor& values,
+                                                     const torch::Tensor& mask) const {
+  torch::NoGradGuard no_grad;
+  auto md = mask.to(torch::kFloat64);
+  auto ret = returns.to(torch::kFloat64);
+  auto err = ret - values.to(torch::kFloat64);
+  std::vector<torch::Tensor> moments = {
+      torch::stack({(ret * md).sum(), (ret * ret * md).sum(), (err * md).sum(), (err * err * md).sum(), md.sum()})
+          .cpu()};
+  SCORCH_RETURN_IF_ERROR(communicator_->AllReduce(moments, ReduceOp::kSum));
+  auto v = moments[0].contiguous();
+  const double* x = v.data_ptr<double>();
+  const double n = std::max(x[4], 1.0);
+  const double var_ret = x[1] / n - (x[0] / n) * (x[0] / n);
+  const double var_err = x[3] / n - (x[2] / n) * (x[2] / n);
+  return var_ret > 1e-12 ? 1.0 - var_err / var_ret : kNotApplicable;
 }
 
 }  // namespace scorch::learner

@@ -10,7 +10,8 @@
 // Bucketing: AllReduce/Broadcast pack consecutive tensors of the same dtype into flat
 // buffers of at most `bucket_bytes` (a larger tensor travels alone), run one collective per
 // bucket, and copy the results back into the original tensors (so non-contiguous tensors
-// and parameter gradients work). bf16/f16 are reduced in float32.
+// and parameter gradients work). bf16/f16 are reduced in float32. Dtypes: float, double,
+// bf16, half, int32, int64 and uint8 (raw bytes, meant for Broadcast; a uint8 SUM wraps).
 //
 // Call-order rule (as in MPI/c10d): every rank calls the same collectives in the same order
 // with the same tensor shapes and dtypes. Shapes are not checked across ranks.
@@ -24,7 +25,8 @@
 // BEFORE any communication, on the calling rank.
 //
 // Thread-safety: one thread issues collectives on a communicator; Create/destroy on that
-// thread. The MPI backend initialises MPI if nobody has (and finalises it when the last
+// thread. The mpi/nccl backends run over MPI_COMM_WORLD, or over the communicator the launcher
+// named with SetCommunicatorWorld (mpi_world.h). The MPI backend initialises MPI if nobody has (and finalises it when the last
 // communicator it created is destroyed — no MPI call may follow); tests that manage MPI
 // themselves call MPI_Init first.
 #pragma once

@@ -13,6 +13,12 @@
 //   * heartbeats between messages; Shutdown ends the loop.
 // Resume: Start() with a checkpoint folder first restores the stage, weights, optimizer and RNG
 // and the version, so the first announcement is the resumed version.
+// Learner group (config.group, learner_group.h): after the resume, before connecting, the
+// leader runs SyncWeights with the followers (which restore the same folder themselves);
+// each batch is stepped by the whole group (LearnerGroup::Step: the reply carries the GLOBAL
+// batch's metrics); idle loops send the followers keep-alives; checkpoints and weight
+// announcements stay the leader's. When Run returns — Shutdown, or an error — it ends the
+// followers' loops (LearnerGroup::Shutdown, carrying whether Run failed).
 //
 // Ownership: owns the Trainer's optimizer state through the Trainer it borrows; owns its
 // Dealer. Thread-safety: Run() on one thread, which then owns the Trainer and the policy.
@@ -28,15 +34,13 @@
 
 #include "scorch/common/status.h"
 #include "scorch/learner/learner_checkpoint.h"
+#include "scorch/learner/learner_group.h"
 #include "scorch/learner/trainer.h"
+#include "scorch/learner/trainer_restore.h"
 #include "scorch/model/model_config.h"
 #include "scorch/model/weight_exchange.h"
 
 namespace scorch::learner {
-
-// The training settings of a stage, by name (NotFound / InvalidArgument for stages that do
-// not train).
-using StageLookupFn = std::function<StatusOr<StageTraining>(const std::string& stage)>;
 
 struct LearnerServiceConfig {
   std::string endpoint;                       // orchestrator ROUTER
@@ -48,6 +52,10 @@ struct LearnerServiceConfig {
   LearnerCheckpointOptions checkpoint;        // dtype, keep_last
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds idle_poll{50};
+  // Data-parallel learners: the group this service leads (rank 0 of its communicator; the
+  // other ranks run LearnerGroup::RunFollower). Null, or a group of one = one learner process
+  // (the behaviour without a group). Borrowed; must outlive Run().
+  LearnerGroup* group = nullptr;
 };
 
 class LearnerService {
@@ -60,6 +68,7 @@ class LearnerService {
 
  private:
   Status Restore();
+  Status Serve();  // Run() without the group's shutdown
 
   LearnerServiceConfig config_;
   Trainer& trainer_;

@@ -90,8 +90,9 @@ class Optimizer {
 StatusOr<LossStats> AccumulateGradients(int64_t num_micro,
                                         const std::function<StatusOr<LossResult>(int64_t)>& micro_step);
 
-// Merges micro-batch stats: `loss`, `tokens` and `sequences` add up (micro losses already
-// carry the whole-batch normaliser); every other field is the token-weighted mean of the
+// Merges micro-batch stats: `loss`, its parts `policy_loss`, `value_loss`, `kl_loss`, and
+// `tokens` and `sequences` add up (micro losses already carry the whole-batch normaliser, so
+// the sum is the whole batch's value whatever the micro-batch split); every other field is the token-weighted mean of the
 // micro-batches that have it.
 LossStats MergeStats(const std::vector<LossStats>& parts);
 

@@ -37,8 +37,8 @@
 //
 // Ownership: shares the Policy handle (the caller may publish its weights between steps);
 // owns the optimizer and the reference copy. Thread-safety: not thread-safe; one learner
-// thread. Errors: InvalidArgument for a bad batch (empty trajectory, bad masks) — no step is
-// taken then; FailedPrecondition when the gradient is not finite (the step is skipped).
+// thread. Errors: InvalidArgument for a bad batch (empty trajectory, bad masks, a token id
+// outside the vocabulary) — no step is taken then; FailedPrecondition when the gradient is not finite (the step is skipped).
 #pragma once
 
 #include <torch/torch.h>
@@ -109,8 +109,28 @@ class Trainer {
 
   // One optimizer step on `batch` (see the file comment). Returns the step's metrics:
   // loss, lr, grad_norm, entropy, kl/k1..k3, clip_fraction, tokens, ... (names as in
-  // metrics.jsonl). An empty batch takes no step and returns no metrics.
+  // metrics.jsonl). Without a data-parallel communicator (null or size 1) an empty batch takes
+  // no step and returns no metrics.
+  //
+  // Data-parallel (communicator size > 1): `batch` is this rank's shard (ShardBatch) and every
+  // rank calls Step for the same global step, in the same order; the collectives (normalisers,
+  // PPO whitening and explained variance, gradients) run in the same order on every rank. An
+  // EMPTY shard still takes part: it contributes zero tokens and a zero gradient, takes the
+  // same optimizer step as the others and returns only lr and grad_norm. The metrics are this
+  // rank's (token means over its shard, sums over its shard); LearnerGroup reduces them to the
+  // global batch's (step_metrics.h). Exact under DP up to float summation order: sft, grpo
+  // (groups whole on a rank, ShardBatch), mdpo (pairs whole), ppo (advantages whitened with
+  // global moments). swift makes no collective and is meant for the leader alone (LearnerGroup
+  // runs it there); called on every rank, each would train its own head on its own shard.
+  // A failure before the first collective is only one CheckBatch reports; after it, failures
+  // are identical on every rank (a non-finite global gradient) or end the process (the
+  // communicator's failure policy).
   StatusOr<std::map<std::string, double>> Step(const proto::TrainBatch& batch);
+
+  // The checks Step makes on `batch` before its first collective (FailedPrecondition before
+  // BeginStage; InvalidArgument naming the bad sample: masks, lengths, token ids, pairs). A
+  // batch that passes cannot fail Step for a reason that is local to this rank. No collective.
+  [[nodiscard]] Status CheckBatch(const proto::TrainBatch& batch) const;
 
   // Optimizer steps taken in the current stage, and the policy version (every step of
   // every stage, plus the version the trainer was started at).
@@ -140,6 +160,16 @@ class Trainer {
   StatusOr<std::map<std::string, double>> StepSwift(const proto::TrainBatch& batch);
   // Sums `value` over data-parallel ranks (itself with one process).
   StatusOr<double> SumOverRanks(double value) const;
+  // Whether a communicator with more than one rank is attached.
+  bool data_parallel() const;
+  Status CheckNoPairs(const proto::TrainBatch& batch) const;
+  Status CheckMdpoBatch(const proto::TrainBatch& batch) const;  // trainer_mdpo.cc
+  // PPO (trainer_ppo.cc): WhitenAdvantages with the global batch's mean and variance (two
+  // all-reduces under DP), and the explained variance of the global batch (one all-reduce;
+  // called only under DP).
+  StatusOr<torch::Tensor> WhitenOverRanks(const torch::Tensor& advantages, const torch::Tensor& mask) const;
+  StatusOr<double> ExplainedVarianceOverRanks(const torch::Tensor& returns, const torch::Tensor& values,
+                                              const torch::Tensor& mask) const;
   // All-reduces the accumulated gradients, takes the optimizer step and bumps the version;
   // returns lr and grad_norm (the gradients are cleared on failure).
   StatusOr<StepResult> ApplyGradients();
