@@ -23,7 +23,10 @@
 #include "job_parts.h"
 #include "scorch/common/checkpoint_dir.h"
 #include "scorch/common/logging.h"
+#include "scorch/learner/communicator.h"
+#include "scorch/learner/learner_group.h"
 #include "scorch/learner/learner_service.h"
+#include "scorch/learner/mpi_world.h"
 #include "scorch/model/torch_runtime.h"
 #include "scorch/orchestrator/grade_client.h"
 #include "scorch/reward/zmq_service.h"
@@ -293,27 +296,62 @@ Status RunOrchestratorRank(const MpiJobOptions& options, const RunConfig& config
   return status;
 }
 
+// One learner rank. A single learner talks to the orchestrator on its own; with
+// cluster.roles.learner = m > 1 the m ranks form a LearnerGroup over their own communicator
+// (the MPI_Comm_split part): rank 0 of it leads (the LearnerService the orchestrator sees),
+// the others follow its commands, and every step is one data-parallel step of the global batch.
 Status RunLearnerRank(const MpiJobOptions& options, const RunConfig& config, const fs::path& root,
                       const Layout& layout, MPI_Comm learners) {
-  int group_size = 1;
+  int group_size = 1, group_rank = 0;
   MPI_Comm_size(learners, &group_size);
-  if (group_size > 1) {
-    return Status::Unimplemented("cluster.roles.learner " + std::to_string(group_size) +
-                                 ": data-parallel learner ranks are not wired into the mpirun layout yet");
-  }
+  MPI_Comm_rank(learners, &group_rank);
   OrchestratorWatch watch(layout.control_endpoint);
   SCORCH_ASSIGN_OR_RETURN(StartingPolicy start, LoadStartingPolicy(config));
   const int threads = model::ConfigureTorchThreads(config.job.threads);
-  learner::Trainer trainer(start.policy);
+  const fs::path checkpoints = root / "checkpoints";
+  std::optional<fs::path> resume_from;
+  if (!options.job.resume_dir.empty()) {
+    if (auto latest = LatestCheckpoint(checkpoints); latest.ok()) resume_from = *latest;
+  }
+  auto stage_lookup = [&config, &root](const std::string& stage) { return StageTrainingOf(config, root, stage); };
+
+  std::unique_ptr<learner::Communicator> comm;
+  std::optional<learner::LearnerGroup> group;
+  std::optional<learner::Trainer> trainer;
+  if (group_size > 1) {
+    learner::SetCommunicatorWorld(learners);
+    learner::CommunicatorConfig cc;
+    cc.backend = config.learner.backend;
+    // GPU placement: cc.device -1 makes the nccl backend bind CUDA device local rank % devices.
+    auto made = learner::CreateCommunicator(cc);
+    learner::SetCommunicatorWorld(MPI_COMM_NULL);
+    if (!made.ok()) {
+      return Status::FailedPrecondition("learner rank " + std::to_string(group_rank) + ": learner.backend " +
+                                        cc.backend + ": " + made.status().ToString());
+    }
+    comm = std::move(*made);
+    trainer.emplace(start.policy, comm.get());
+    group.emplace(*trainer, *comm, stage_lookup, learner::LearnerGroupConfig{});
+  } else {
+    trainer.emplace(start.policy);
+  }
+  if (group && !group->is_leader()) {
+    SCORCH_LOG(INFO) << "learner rank " << group_rank << " (pid " << ::getpid() << ", LibTorch threads " << threads
+                     << ") follows learner 0 over " << comm->backend() << " (" << group_size << " data-parallel ranks)";
+    try {
+      return group->RunFollower(resume_from);
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("learner follower: ") + e.what());
+    }
+  }
   learner::LearnerServiceConfig c;
   c.endpoint = layout.control_endpoint;
   c.rank = layout.place.role_rank;
   c.token = layout.token;
-  c.checkpoints_dir = root / "checkpoints";
-  if (!options.job.resume_dir.empty()) {
-    if (auto latest = LatestCheckpoint(c.checkpoints_dir); latest.ok()) c.resume_from = *latest;
-  }
+  c.checkpoints_dir = checkpoints;
+  c.resume_from = resume_from;
   c.checkpoint.keep_last = config.learner.keep_checkpoints;
+  c.group = group ? &*group : nullptr;
   // Rollout ranks are other processes (often other hosts): weights travel as files.
   c.publish.transport = proto::WeightsTransport::kFile;
   c.publish.dir = (root / "weights").string();
@@ -322,10 +360,11 @@ Status RunLearnerRank(const MpiJobOptions& options, const RunConfig& config, con
                      << " only works inside one process: under mpirun weights travel as files in " << c.publish.dir;
   }
   SCORCH_LOG(INFO) << "learner rank " << c.rank << " (pid " << ::getpid() << ", LibTorch threads " << threads
-                   << ") connecting to " << c.endpoint;
-  learner::LearnerService service(c, trainer, start.model_config, [&config, &root](const std::string& stage) {
-    return StageTrainingOf(config, root, stage);
-  });
+                   << ") connecting to " << c.endpoint
+                   << (group ? " as the leader of " + std::to_string(group_size) + " data-parallel learners over " +
+                                   comm->backend()
+                             : std::string());
+  learner::LearnerService service(c, *trainer, start.model_config, stage_lookup);
   try {
     return service.Run();
   } catch (const std::exception& e) {

@@ -89,6 +89,9 @@ Status LearnerConfig::Validate() const {
   if (aggregation != "token" && aggregation != "sequence") {
     return Status::InvalidArgument("aggregation \"" + aggregation + "\" is not one of token, sequence");
   }
+  if (backend != "mpi" && backend != "nccl") {
+    return Status::InvalidArgument("backend \"" + backend + "\" is not one of mpi, nccl");
+  }
   if (weights_transport != "shared" && weights_transport != "file") {
     return Status::InvalidArgument("weights_transport \"" + weights_transport + "\" is not one of shared, file");
   }

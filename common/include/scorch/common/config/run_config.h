@@ -241,6 +241,7 @@ struct LearnerConfig {
   int64_t checkpoint_every = 50;    // optimizer steps between checkpoints (0: stage ends only)
   int keep_checkpoints = 2;         // complete checkpoints kept
   std::string weights_transport = "shared";  // shared (embedded) | file
+  std::string backend = "mpi";      // data-parallel learners' collectives: mpi | nccl
   // PPO (ALGORITHMS §4.2): a critic (a copy of the policy's trunk + a value head) trained
   // beside the policy; the stage's kl_beta is the per-token KL penalty folded into the reward.
   double ppo_critic_lr = 0.0;       // critic peak lr (0: 10 x the stage lr, SRR's ratio)
@@ -264,6 +265,7 @@ struct LearnerConfig {
             Range<int64_t>{0, 100000000});
     v.Field("keep_checkpoints", &keep_checkpoints, "complete checkpoints kept", Range<int>{1, 1000});
     v.Field("weights_transport", &weights_transport, "shared (same process) | file");
+    v.Field("backend", &backend, "collectives between cluster.roles.learner > 1 ranks: mpi (CPU) | nccl (GPU)");
     v.Field("ppo_critic_lr", &ppo_critic_lr, "PPO critic peak lr (0: 10 x the stage lr)", Range<double>{0.0, 1.0});
     v.Field("ppo_gamma", &ppo_gamma, "PPO: GAE discount gamma", Range<double>{0.0, 1.0});
     v.Field("ppo_lambda", &ppo_lambda, "PPO: GAE lambda", Range<double>{0.0, 1.0});
