@@ -322,7 +322,11 @@ Status RunLearnerRank(const MpiJobOptions& options, const RunConfig& config, con
     learner::SetCommunicatorWorld(learners);
     learner::CommunicatorConfig cc;
     cc.backend = config.learner.backend;
-    // GPU placement: cc.device -1 makes the nccl backend bind CUDA device local rank % devices.
+    // GPU placement: the nccl backend binds the CUDA device of this rank's local rank (from
+    // the launcher: OpenMPI's or Slurm's node-local rank).
+    if (cc.backend == "nccl") {
+      cc.device = config::GpuOfLocalRank(layout.local_rank, static_cast<int>(torch::cuda::device_count()));
+    }
     auto made = learner::CreateCommunicator(cc);
     learner::SetCommunicatorWorld(MPI_COMM_NULL);
     if (!made.ok()) {
@@ -336,8 +340,9 @@ Status RunLearnerRank(const MpiJobOptions& options, const RunConfig& config, con
     trainer.emplace(start.policy);
   }
   if (group && !group->is_leader()) {
-    SCORCH_LOG(INFO) << "learner rank " << group_rank << " (pid " << ::getpid() << ", LibTorch threads " << threads
-                     << ") follows learner 0 over " << comm->backend() << " (" << group_size << " data-parallel ranks)";
+    SCORCH_LOG(INFO) << "learner rank " << group_rank << " (pid " << ::getpid() << ", local rank " << layout.local_rank
+                     << ", LibTorch threads " << threads << ") follows learner 0 over " << comm->backend() << " ("
+                     << group_size << " data-parallel ranks)";
     try {
       return group->RunFollower(resume_from);
     } catch (const std::exception& e) {
@@ -359,8 +364,8 @@ Status RunLearnerRank(const MpiJobOptions& options, const RunConfig& config, con
     SCORCH_LOG(INFO) << "learner.weights_transport " << config.learner.weights_transport
                      << " only works inside one process: under mpirun weights travel as files in " << c.publish.dir;
   }
-  SCORCH_LOG(INFO) << "learner rank " << c.rank << " (pid " << ::getpid() << ", LibTorch threads " << threads
-                   << ") connecting to " << c.endpoint
+  SCORCH_LOG(INFO) << "learner rank " << c.rank << " (pid " << ::getpid() << ", local rank " << layout.local_rank
+                   << ", LibTorch threads " << threads << ") connecting to " << c.endpoint
                    << (group ? " as the leader of " + std::to_string(group_size) + " data-parallel learners over " +
                                    comm->backend()
                              : std::string());

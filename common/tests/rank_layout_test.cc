@@ -67,5 +67,14 @@ TEST(RankLayoutTest, AdvertisedEndpoint) {
   EXPECT_FALSE(AdvertisedEndpoint("tcp://nohostport", "").ok());
 }
 
+TEST(GpuPlacement, LocalRanksShareTheVisibleGpusRoundRobin) {
+  EXPECT_EQ(GpuOfLocalRank(0, 4), 0);
+  EXPECT_EQ(GpuOfLocalRank(3, 4), 3);
+  EXPECT_EQ(GpuOfLocalRank(5, 4), 1);  // more ranks than GPUs on the host
+  EXPECT_EQ(GpuOfLocalRank(2, 1), 0);
+  EXPECT_EQ(GpuOfLocalRank(0, 0), -1);  // no GPU: the CPU
+  EXPECT_EQ(GpuOfLocalRank(-1, 2), 0);
+}
+
 }  // namespace
 }  // namespace scorch::config

@@ -50,6 +50,11 @@ std::optional<LauncherEnv> LauncherEnvironment() {
   return std::nullopt;
 }
 
+int GpuOfLocalRank(int local_rank, int visible_devices) {
+  if (visible_devices <= 0) return -1;
+  return (local_rank < 0 ? 0 : local_rank) % visible_devices;
+}
+
 StatusOr<RankPlace> PlaceOfRank(const RolesConfig& roles, int world_rank, int world_size) {
   if (world_size != roles.total()) {
     return Status::InvalidArgument(

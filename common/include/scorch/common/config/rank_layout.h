@@ -40,6 +40,11 @@ struct RankPlace {
 // total the config asks for (the message gives both and the mpirun line that fits).
 StatusOr<RankPlace> PlaceOfRank(const RolesConfig& roles, int world_rank, int world_size);
 
+// GPU placement: the CUDA device a rank uses, local_rank % visible_devices (ranks on a host
+// share its GPUs round-robin in local-rank order; with CUDA_VISIBLE_DEVICES the indices are
+// within the visible list). -1 when no device is visible (the rank computes on the CPU).
+int GpuOfLocalRank(int local_rank, int visible_devices);
+
 // tcp://HOST:PORT for a socket bound at `bound` (tcp://BIND:PORT): HOST is advertise_host when
 // set, else BIND, else (BIND is 0.0.0.0 or *) this host's name.
 StatusOr<std::string> AdvertisedEndpoint(const std::string& bound, const std::string& advertise_host);
