@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -296,6 +297,23 @@ Status RunOrchestratorRank(const MpiJobOptions& options, const RunConfig& config
   return status;
 }
 
+// The model files every rank reads, checked before the ranks agree to start: a path that is
+// missing on one host fails every rank at once, naming the host, instead of leaving the
+// orchestrator waiting for a learner or worker that already gave up.
+Status CheckModelFilesReadable(const config::ModelSection& model) {
+  const bool from_dir = !model.path.empty();
+  const fs::path file = from_dir ? fs::path(model.path) / "config.json" : fs::path(model.init_config);
+  std::ifstream in(file);
+  if (in) return Status::Ok();
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  std::error_code ec;
+  return Status::NotFound(std::string(from_dir ? "model.path" : "model.init_config") + ": cannot read " +
+                          file.string() + " on host " + host + " (relative paths are read from the directory the "
+                          "rank started in, " + fs::current_path(ec).string() + "; mpirun starts ranks where it was "
+                          "run, or in --wdir DIR)");
+}
+
 // One learner rank. A single learner talks to the orchestrator on its own; with
 // cluster.roles.learner = m > 1 the m ranks form a LearnerGroup over their own communicator
 // (the MPI_Comm_split part): rank 0 of it leads (the LearnerService the orchestrator sees),
@@ -435,6 +453,7 @@ Status RunMpiJob(const MpiJobOptions& options) {
       config = std::move(*loaded);
       ready = orchestrator::ValidateJob(config);
     }
+    if (ready.ok()) ready = CheckModelFilesReadable(config.model);
     StatusOr<reward::RewardConfig> reward_config = Status::Internal("not read");
     if (ready.ok()) {
       reward_config = RewardOf(config.reward);

@@ -293,5 +293,26 @@ TEST(MpirunLayout, WrongRankCountIsRefusedOnEveryRank) {
   EXPECT_FALSE(fs::exists(tmp / "wrong" / "metrics.jsonl"));
 }
 
+// A model file one rank cannot read fails every rank before the job starts (no rank is left
+// waiting for a peer that gave up).
+TEST(MpirunLayout, UnreadableModelFileFailsEveryRankAtOnce) {
+  testing::TempDir tmp;
+  std::vector<std::string> args = MpirunFlags();
+  for (const auto& a : std::vector<std::string>{"-np", "3", SCORCH_BINARY, "run", kConfig}) args.push_back(a);
+  for (const auto& a : ShortJob(tmp.path(), "nomodel")) args.push_back(a);
+  for (const auto& a : Sets({"model.init_config=" + (tmp / "missing.json").string()})) args.push_back(a);
+  const pid_t mpirun = SpawnProgram("mpirun", args, tmp / "mpirun.txt");
+  ChildGuard guard{mpirun};
+  EXPECT_GE(Wait(mpirun, std::chrono::seconds(60)), 0);
+  const std::string out = Slurp(tmp / "mpirun.txt");
+  size_t count = 0;
+  for (size_t at = out.find("model.init_config: cannot read"); at != std::string::npos;
+       at = out.find("model.init_config: cannot read", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 3u) << out;
+  EXPECT_FALSE(fs::exists(tmp / "nomodel" / "metrics.jsonl"));
+}
+
 }  // namespace
 }  // namespace scorch
