@@ -4,9 +4,6 @@
 #ifdef SCORCH_HAVE_MPI
 #define OMPI_SKIP_MPICXX 1  // the C API only (the C++ bindings need libmpi_cxx)
 #include <mpi.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "job_parts.h"
+#include "orchestrator_watch.h"
 #include "scorch/common/checkpoint_dir.h"
 #include "scorch/common/logging.h"
 #include "scorch/learner/communicator.h"
@@ -120,67 +118,6 @@ Status FirstFailure(const std::vector<json>& records) {
   }
   return Status::Ok();
 }
-
-// Whether a TCP connection to HOST:PORT of a tcp:// endpoint opens within `timeout`.
-bool PortOpens(const std::string& endpoint, std::chrono::milliseconds timeout) {
-  const std::string rest = endpoint.substr(std::string("tcp://").size());
-  const auto colon = rest.rfind(':');
-  if (colon == std::string::npos) return false;
-  const std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) return false;
-  bool open = false;
-  for (addrinfo* a = found; a != nullptr && !open; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-      open = true;
-    } else if (errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        open = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-      }
-    }
-    ::close(fd);
-  }
-  ::freeaddrinfo(found);
-  return open;
-}
-
-// Ends this rank when the orchestrator's control port has not opened for `misses` probes in a
-// row (about misses x interval): the orchestrator died, and nothing else would tell us.
-class OrchestratorWatch {
- public:
-  explicit OrchestratorWatch(std::string endpoint, std::chrono::milliseconds interval = std::chrono::seconds(2),
-                             int misses = 5)
-      : thread_([this, endpoint = std::move(endpoint), interval, misses] {
-          int missed = 0;
-          while (!stop_.load()) {
-            missed = PortOpens(endpoint, interval) ? 0 : missed + 1;
-            if (missed >= misses) {
-              SCORCH_LOG(ERROR) << "the orchestrator at " << endpoint << " has been unreachable for about "
-                                << (missed * interval.count() * 2) / 1000
-                                << " s: it is gone, so this rank ends (exit 3)";
-              std::fflush(nullptr);
-              ::_exit(3);
-            }
-            for (int i = 0; i < 20 && !stop_.load(); ++i) std::this_thread::sleep_for(interval / 20);
-          }
-        }) {}
-  ~OrchestratorWatch() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 // Grades through the reward ranks, spreading requests over them; a rank that fails is skipped
 // for that request (the GradeClient already retried it).

@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "mpi_job.h"
+#include "orchestrator_watch.h"
 #include "scorch/rollout/worker_process.h"
 
 namespace scorch::app {
@@ -64,6 +65,9 @@ void RunRollout(RolloutArgs& a) {
   }
   a.options.token = TokenOf(a);
   if (a.threads >= 0) a.options.threads = a.threads;
+  // An elastic worker's orchestrator may die without a word (SIGKILL, a lost host): without
+  // the watch this process would wait for it forever.
+  OrchestratorWatch watch(a.options.endpoint, "this worker");
   Status s = rollout::RunWorkerProcess(a.options);
   if (!s.ok()) {
     std::fprintf(stderr, "scorch rollout: %s\n", s.ToString().c_str());
