@@ -119,6 +119,29 @@ TEST(WireTest, PairedSamplesRoundTripWithTheirPairFields) {
   EXPECT_TRUE(got == b);
 }
 
+TEST(WireTest, SftTrackDemonstrationsRoundTripAndBadOnesAreNamed) {
+  TrainBatch b = testing::SampleTrainBatch();
+  ASSERT_GE(b.samples.size(), 1u);
+  b.samples[0].sft_track = "eval";
+  b.samples[0].sft_weight = 0.01;
+  const std::string bytes = Encode(b);
+  const json samples = json::from_msgpack(bytes)["body"]["samples"];
+  EXPECT_EQ(samples[0]["sft_track"], "eval");
+  if (samples.size() > 1) {
+    EXPECT_FALSE(samples[1].contains("sft_track"));
+  }
+  auto decoded = DecodeMessage(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(std::get<TrainBatch>(*decoded) == b);
+  const Message m = b;
+  ExpectError(Tamper(m, [](json& j) { j["body"]["samples"][0]["sft_track"] = "poetry"; }),
+              StatusCode::kInvalidArgument, "TrainBatch.samples[0].sft_track: 'poetry' is not one of reason, eval");
+  ExpectError(Tamper(m, [](json& j) { j["body"]["samples"][0]["sft_weight"] = -1.0; }),
+              StatusCode::kInvalidArgument, "TrainBatch.samples[0].sft_weight");
+  ExpectError(Tamper(m, [](json& j) { j["body"]["samples"][0].erase("sft_weight"); }),
+              StatusCode::kInvalidArgument, "sft_weight");
+}
+
 TEST(WireTest, MalformedPairsAreRefusedByName) {
   const Message b = testing::SampleMdpoTrainBatch();
   ExpectError(Tamper(b, [](json& j) { j["body"]["samples"][2].erase("pair_index"); }),

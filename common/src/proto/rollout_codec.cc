@@ -124,6 +124,10 @@ json ToJson(const TrainSample& v) {
     j["pair_index"] = v.pair_index;
     j["pair_chosen"] = v.pair_chosen;
   }
+  if (!v.sft_track.empty()) {  // absent for the stage's own samples, as above
+    j["sft_track"] = v.sft_track;
+    j["sft_weight"] = v.sft_weight;
+  }
   return j;
 }
 
@@ -138,7 +142,11 @@ Status FromJson(const FieldReader& r, TrainSample* v) {
   std::optional<int32_t> pair;
   SCORCH_RETURN_IF_ERROR(r.ReadOptional("pair_index", &pair));
   v->pair_index = pair.value_or(-1);
-  if (pair) return r.Read("pair_chosen", &v->pair_chosen);
+  if (pair) SCORCH_RETURN_IF_ERROR(r.Read("pair_chosen", &v->pair_chosen));
+  std::optional<std::string> track;
+  SCORCH_RETURN_IF_ERROR(r.ReadOptional("sft_track", &track));
+  v->sft_track = track.value_or("");
+  if (track) return r.Read("sft_weight", &v->sft_weight);
   return Status::Ok();
 }
 

@@ -174,6 +174,15 @@ Status ValidateTrainBatch(const TrainBatch& b) {
       return Invalid(ctx, "mask_rule", "'" + s.mask_rule + "' is not one of srr_d1, srr_d2, srr_d3 (or empty)");
     }
     if (s.pair_index < -1) return Invalid(ctx, "pair_index", std::to_string(s.pair_index) + " is below -1 (unpaired)");
+    if (!s.sft_track.empty() && s.sft_track != "reason" && s.sft_track != "eval") {
+      return Invalid(ctx, "sft_track", "'" + s.sft_track + "' is not one of reason, eval (or empty)");
+    }
+    if (!s.sft_track.empty() && (!std::isfinite(s.sft_weight) || s.sft_weight < 0.0)) {
+      return Invalid(ctx, "sft_weight", std::to_string(s.sft_weight) + " is not a finite weight >= 0");
+    }
+    if (!s.sft_track.empty() && s.pair_index >= 0) {
+      return Invalid(ctx, "sft_track", "a paired (M-DPO) sample is not a demonstration");
+    }
   }
   return ValidatePairs(b);
 }

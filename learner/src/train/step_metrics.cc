@@ -23,6 +23,8 @@ constexpr std::array kStepMetricRules = {
     RuleRow{"policy_loss", MetricRule::kSum, nullptr},
     RuleRow{"value_loss", MetricRule::kSum, nullptr},
     RuleRow{"kl_loss", MetricRule::kSum, nullptr},
+    RuleRow{"pcl/sft_reason_loss", MetricRule::kSum, nullptr},
+    RuleRow{"pcl/sft_eval_loss", MetricRule::kSum, nullptr},
     RuleRow{"tokens", MetricRule::kSum, nullptr},
     RuleRow{"sequences", MetricRule::kSum, nullptr},
     RuleRow{"mdpo/pairs", MetricRule::kSum, nullptr},

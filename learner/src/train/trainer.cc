@@ -157,6 +157,20 @@ StatusOr<std::vector<Trainer::Row>> Trainer::PrepareRows(const proto::TrainBatch
       row.dense_rewards = s.dense_rewards;
     }
     row.prompt_id = t.prompt_id;
+    if (!s.sft_track.empty()) {
+      if (stage_.objective != Objective::kGrpo) {
+        return Status::InvalidArgument(where + ": an sft_track '" + s.sft_track + "' demonstration, but stage " +
+                                       stage_.stage + " is not a grpo stage (only grpo mixes in SFT tracks: PCL)");
+      }
+      if (s.sft_track != "reason" && s.sft_track != "eval") {
+        return Status::InvalidArgument(where + ": sft_track '" + s.sft_track + "' is not one of reason, eval");
+      }
+      if (!std::isfinite(s.sft_weight) || s.sft_weight < 0.0) {
+        return Status::InvalidArgument(where + ": sft_weight " + std::to_string(s.sft_weight) + " is not >= 0");
+      }
+      row.track = s.sft_track == "reason" ? 1 : 2;
+      row.sft_weight = s.sft_weight;
+    }
     rows.push_back(std::move(row));
   }
   return rows;
@@ -218,27 +232,45 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
   const torch::Device device = policy_->parameters().front().device();
   if (stage_.objective == Objective::kPpo) return StepPpo(std::move(rows));
 
-  if (stage_.objective == Objective::kGrpo && !rows.empty()) {
+  // Advantages over the stage's own samples; SFT-track demonstrations (PCL) take no part.
+  std::vector<size_t> policy_rows;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].track == 0) policy_rows.push_back(i);
+  }
+  if (stage_.objective == Objective::kGrpo && !policy_rows.empty()) {
     std::vector<double> rewards;
     std::vector<int64_t> groups;
-    for (const Row& r : rows) {
-      rewards.push_back(r.reward);
-      groups.push_back(r.prompt_id);
+    for (size_t i : policy_rows) {
+      rewards.push_back(rows[i].reward);
+      groups.push_back(rows[i].prompt_id);
     }
     auto reward_tensor = torch::tensor(rewards, torch::kFloat64).to(torch::kFloat32);
     SCORCH_ASSIGN_OR_RETURN(torch::Tensor adv, GroupNormalizedAdvantages(reward_tensor, groups, stage_.advantages));
     auto a = adv.contiguous();
-    for (size_t i = 0; i < rows.size(); ++i) rows[i].advantage = a.data_ptr<float>()[i];
+    for (size_t k = 0; k < policy_rows.size(); ++k) rows[policy_rows[k]].advantage = a.data_ptr<float>()[k];
   }
 
-  // Whole-batch normaliser (summed over data-parallel ranks).
+  // Whole-batch normalisers (summed over data-parallel ranks): the objective's over its own
+  // samples, and each SFT track's over that track's tokens.
   double tokens = 0.0;
-  for (const Row& r : rows) tokens += std::accumulate(r.mask.begin(), r.mask.end(), 0.0);
+  double track_tokens[3] = {0.0, 0.0, 0.0};
+  for (const Row& r : rows) {
+    const double n = std::accumulate(r.mask.begin(), r.mask.end(), 0.0);
+    track_tokens[r.track] += n;
+    if (r.track == 0) tokens += n;
+  }
   double normalizer = stage_.objective == Objective::kGrpo && stage_.grpo.aggregation == Aggregation::kSequenceMean
-                          ? static_cast<double>(rows.size())
+                          ? static_cast<double>(policy_rows.size())
                           : tokens;
   SCORCH_ASSIGN_OR_RETURN(normalizer, SumOverRanks(normalizer));
   normalizer = std::max(normalizer, 1.0);
+  if (stage_.objective == Objective::kGrpo) {
+    for (int track : {1, 2}) {
+      SCORCH_ASSIGN_OR_RETURN(track_tokens[track], SumOverRanks(track_tokens[track]));
+    }
+  }
+  const bool mixed = track_tokens[1] > 0.0 || track_tokens[2] > 0.0;
+  double track_loss[3] = {0.0, 0.0, 0.0};  // this rank's part of each track's weighted loss
 
   policy_->train();
   const auto ranges = MicroBatchRanges(static_cast<int64_t>(rows.size()), stage_.micro_batch_rows);
@@ -267,11 +299,32 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
       if (entropy.defined()) result.stats.entropy = MaskedMean(entropy, mask).item<double>();
       return result;
     }
+    // PCL's mixed objective: demonstration rows leave the policy-gradient mask and train by
+    // cross-entropy, each track a token mean over its own tokens in the whole batch.
+    torch::Tensor policy_mask = mask;
+    torch::Tensor sft_loss;
+    if (mixed) {
+      std::vector<float> is_policy(static_cast<size_t>(p.rows)), weight(static_cast<size_t>(p.rows));
+      for (int64_t b = 0; b < p.rows; ++b) {
+        const Row& r = rows[static_cast<size_t>(begin + b)];
+        is_policy[static_cast<size_t>(b)] = r.track == 0 ? 1.0f : 0.0f;
+        weight[static_cast<size_t>(b)] =
+            r.track == 0 ? 0.0f : static_cast<float>(r.sft_weight / std::max(track_tokens[r.track], 1.0));
+      }
+      policy_mask = mask * torch::tensor(is_policy).to(device).unsqueeze(1);
+      const torch::Tensor per_row = -(logp * mask).sum(1);  // (B): each row's summed NLL
+      sft_loss = (per_row * torch::tensor(weight).to(device)).sum();
+      torch::NoGradGuard no_grad;
+      const torch::Tensor contrib = (per_row.detach() * torch::tensor(weight).to(device)).cpu().contiguous();
+      for (int64_t b = 0; b < p.rows; ++b) {
+        track_loss[rows[static_cast<size_t>(begin + b)].track] += contrib.data_ptr<float>()[b];
+      }
+    }
     PolicyBatch pb;
     pb.logp = logp;
     pb.old_logp = (p.on_policy * logp.detach() + (1.0f - p.on_policy) * p.sampler_logp).detach();
     pb.advantages = advantages.to(device);
-    pb.mask = mask;
+    pb.mask = policy_mask;
     pb.entropy = entropy;
     if (reference_) {
       torch::NoGradGuard no_grad;
@@ -282,7 +335,12 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
     o.beta = reference_ ? stage_.kl_beta : 0.0;
     o.kl_estimator = stage_.kl_estimator;
     o.normalizer = normalizer;
-    return GrpoLoss(pb, o);
+    SCORCH_ASSIGN_OR_RETURN(LossResult result, GrpoLoss(pb, o));
+    if (sft_loss.defined()) {
+      result.loss = result.loss + sft_loss;
+      result.stats.loss += sft_loss.item<double>();
+    }
+    return result;
   };
   // An empty data-parallel shard contributes a zero gradient to the all-reduce; its stats are
   // all "not applicable" (the group's metric reduction gives them no weight).
@@ -306,6 +364,11 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
   }
   metrics["lr"] = step.lr;
   metrics["grad_norm"] = step.grad_norm;
+  if (mixed) {
+    // This rank's parts; ReduceStepMetrics sums them over data-parallel ranks.
+    metrics["pcl/sft_reason_loss"] = track_loss[1];
+    metrics["pcl/sft_eval_loss"] = track_loss[2];
+  }
   return metrics;
 }
 

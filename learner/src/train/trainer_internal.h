@@ -18,6 +18,10 @@ struct Trainer::Row {
   std::vector<float> dense_rewards;  // empty, or one per token (PPO adds them to the terminal reward)
   double advantage = 0.0;
   int64_t prompt_id = 0;
+  // PCL's mixed objective: 0 = a sample of the stage's objective; 1 = an SFT-reason and
+  // 2 = an SFT-eval demonstration (proto::TrainSample::sft_track), with its weight.
+  int track = 0;
+  double sft_weight = 1.0;
 };
 
 namespace trainer_internal {

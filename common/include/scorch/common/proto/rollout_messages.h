@@ -105,6 +105,12 @@ struct TrainSample {
   // exactly one chosen (τ_w) and one rejected (τ_l) sample, of the same prompt.
   int32_t pair_index = -1;
   bool pair_chosen = false;  // with pair_index >= 0: this is the preferred side τ_w
+  // PCL's mixed objective (ALGORITHMS §4.5): a demonstration trained by cross-entropy in the
+  // same step as a grpo stage's samples. "" = a sample of the stage's own objective;
+  // "reason" = L_SFT-reason, "eval" = L_SFT-eval. Each track's loss is a token mean over that
+  // track's trained tokens in the whole batch, times the sample's sft_weight (w_1, or ρ_t·w_2).
+  std::string sft_track;
+  double sft_weight = 1.0;
 
   bool operator==(const TrainSample&) const = default;
 };
