@@ -201,4 +201,47 @@ StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer
   return w.Take();
 }
 
+namespace {
+
+// Keeps the trainable tokens of `kind`'s segments, and no others.
+void TrainOnly(proto::Trajectory* t, proto::SegmentKind kind) {
+  std::vector<uint8_t> keep(t->trainable_mask.size(), 0);
+  for (const auto& seg : t->segments) {
+    if (seg.kind != kind) continue;
+    for (int32_t i = seg.begin; i < seg.end && i < static_cast<int32_t>(keep.size()); ++i) {
+      keep[static_cast<size_t>(i)] = t->trainable_mask[static_cast<size_t>(i)];
+    }
+  }
+  t->trainable_mask = std::move(keep);
+}
+
+}  // namespace
+
+StatusOr<std::vector<proto::TrainSample>> PclTrackSamples(const model::Tokenizer& tokenizer,
+                                                          const model::PromptTexts& texts, const Prompt& prompt,
+                                                          const PclTrackOptions& options) {
+  if (options.protocol.rfind("post_completion", 0) != 0) {
+    return Status::InvalidArgument("PCL track samples need a post_completion protocol, not '" + options.protocol + "'");
+  }
+  std::vector<proto::TrainSample> out;
+  auto add = [&](const char* track, double weight, bool wrong, proto::SegmentKind trained) -> Status {
+    if (weight <= 0.0) return Status::Ok();
+    DemoOptions demo;
+    demo.protocol = options.protocol;
+    demo.wrong_first_attempt = wrong;
+    demo.seed = options.seed;
+    SCORCH_ASSIGN_OR_RETURN(proto::Trajectory t, BuildDemonstration(tokenizer, texts, prompt, demo));
+    TrainOnly(&t, trained);
+    proto::TrainSample s;
+    s.trajectory = std::move(t);
+    s.sft_track = track;
+    s.sft_weight = weight;
+    out.push_back(std::move(s));
+    return Status::Ok();
+  };
+  SCORCH_RETURN_IF_ERROR(add("reason", options.reason_weight, false, proto::SegmentKind::kAttempt));
+  SCORCH_RETURN_IF_ERROR(add("eval", options.eval_weight, options.wrong_eval_attempt, proto::SegmentKind::kEvaluation));
+  return out;
+}
+
 }  // namespace scorch::orchestrator

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <fstream>
 
 #include "scorch/common/proto/message.h"
@@ -90,6 +92,47 @@ TEST(SftDemosTest, CorrectedDemoHasWrongVerdictThenCorrection) {
   EXPECT_NE(t->turn_answers[0], "14");
   EXPECT_EQ(t->turn_answers[1], "14");
   EXPECT_TRUE(proto::Validate(proto::Message(*t)).ok());
+}
+
+// PCL's dual tracks (ALGORITHMS §4.5): the reason sample trains only its attempt, the eval
+// sample only its evaluation (a wrong attempt is context); a zero-weight track is left out.
+TEST(SftDemosTest, PclTrackSamplesTrainOneSegmentKindEach) {
+  auto tok = model::CharTokenizer::CreateDefault();
+  model::PromptTexts texts = Short();
+  texts.pcl_system_prompt = "Think, answer, judge.";
+  PclTrackOptions o;
+  o.reason_weight = 1.0;
+  o.eval_weight = 0.5;
+  o.wrong_eval_attempt = true;
+  o.seed = 3;
+  auto samples = PclTrackSamples(*tok, texts, Example(), o);
+  ASSERT_TRUE(samples.ok()) << samples.status();
+  ASSERT_EQ(samples->size(), 2u);
+  const proto::TrainSample& reason = (*samples)[0];
+  const proto::TrainSample& eval = (*samples)[1];
+  EXPECT_EQ(reason.sft_track, "reason");
+  EXPECT_EQ(eval.sft_track, "eval");
+  EXPECT_EQ(eval.sft_weight, 0.5);
+  auto trained_kinds = [](const proto::Trajectory& t) {
+    std::set<SegmentKind> kinds;
+    for (const auto& s : t.segments) {
+      for (int32_t i = s.begin; i < s.end; ++i) {
+        if (t.trainable_mask[static_cast<size_t>(i)] != 0) kinds.insert(s.kind);
+      }
+    }
+    return kinds;
+  };
+  EXPECT_EQ(trained_kinds(reason.trajectory), (std::set<SegmentKind>{SegmentKind::kAttempt}));
+  EXPECT_EQ(trained_kinds(eval.trajectory), (std::set<SegmentKind>{SegmentKind::kEvaluation}));
+  EXPECT_NE(reason.trajectory.segments[1].text.find("<answer>14</answer>"), std::string::npos);
+  EXPECT_NE(eval.trajectory.segments.back().text.find("is wrong."), std::string::npos);  // judged a wrong attempt
+  o.reason_weight = 0.0;
+  auto only_eval = PclTrackSamples(*tok, texts, Example(), o);
+  ASSERT_TRUE(only_eval.ok());
+  ASSERT_EQ(only_eval->size(), 1u);
+  EXPECT_EQ((*only_eval)[0].sft_track, "eval");
+  o.protocol = "self_correct";
+  EXPECT_FALSE(PclTrackSamples(*tok, texts, Example(), o).ok());
 }
 
 TEST(SftDemosTest, EverySyntheticProblemHasADemo) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process_helpers.h"
+#include "scorch/common/metrics_writer.h"
 #include "scorch/common/testing/temp_dir.h"
 
 namespace scorch {
@@ -45,6 +46,18 @@ TEST(PclE2E, EvaluationIsScoredInTrainingAndNeverWrittenWhenDeployed) {
   }
   // Every step's metrics carry the reward's parts (reward/pcl_consistency for the curves).
   EXPECT_NE(Slurp(run / "metrics.jsonl").find("\"reward/pcl_consistency\""), std::string::npos);
+  // The grpo steps train the mixed objective: both SFT tracks beside GRPO, 4 groups each.
+  auto records = MetricsWriter::ReadAll(run / "metrics.jsonl");
+  ASSERT_TRUE(records.ok()) << records.status();
+  int mixed_steps = 0;
+  for (const auto& r : *records) {
+    if (r.value("stage", "") != "grpo") continue;
+    ++mixed_steps;
+    EXPECT_EQ(r.value("pcl/demo_groups", 0.0), 4.0) << r.dump();
+    EXPECT_GT(r.value("pcl/sft_reason_loss", 0.0), 0.0) << r.dump();
+    EXPECT_GT(r.value("pcl/sft_eval_loss", 0.0), 0.0) << r.dump();
+  }
+  EXPECT_EQ(mixed_steps, 2);
 
   // Deployment: no evaluation segment after the marker, in any trajectory of eval-deploy.
   int deployed = 0;

@@ -67,6 +67,12 @@ Status StageConfig::Validate() const {
   if (kind == StageKind::kBon && samples_per_prompt < 2) {
     return Status::InvalidArgument("a bon stage needs samples_per_prompt >= 2 (the N of Best-of-N)");
   }
+  if ((sft_reason_weight > 0.0 || sft_eval_weight > 0.0) &&
+      (kind != StageKind::kGrpo || protocol.rfind("post_completion", 0) != 0)) {
+    return Status::InvalidArgument(
+        "sft_reason_weight / sft_eval_weight (PCL's mixed objective) need a grpo stage with protocol "
+        "post_completion or post_completion_train");
+  }
   if (kind == StageKind::kGrpo && samples_per_prompt < 2) {
     return Status::InvalidArgument(
         "a grpo stage needs samples_per_prompt >= 2 (group-normalised advantages)");

@@ -247,8 +247,10 @@ Status JobRunner::RunRl(int index) {
   // prompts of batches that were in flight, in the same order.
   struct Ahead {
     std::vector<proto::GenerateRequest> requests;
+    std::vector<std::pair<int64_t, Prompt>> prompts;  // PCL's track demonstrations are built from them
     PromptCursorState cursor_after;
   };
+  const bool pcl_tracks = stage.sft_reason_weight > 0.0 || stage.sft_eval_weight > 0.0;
   std::deque<Ahead> ahead;
   int64_t drawn_steps = state_.stage_step;  // stage steps whose prompts have been drawn
   auto draw = [&]() {
@@ -257,6 +259,7 @@ Status JobRunner::RunRl(int index) {
     for (int p = 0; p < stage.batch_prompts; ++p) {
       const auto [idx, prompt] = NextTrainPrompt(index);
       for (int s = 0; s < stage.samples_per_prompt; ++s) a.requests.push_back(Request(stage, prompt, idx, s, step));
+      if (pcl_tracks) a.prompts.emplace_back(idx, prompt);
     }
     a.cursor_after = cursor_->state();
     ahead.push_back(std::move(a));
@@ -290,6 +293,29 @@ Status JobRunner::RunRl(int index) {
       sample.reward = g.grade.reward;
       sample.reward_components = g.grade.reward_components;
       batch.samples.push_back(std::move(sample));
+    }
+    // PCL's mixed objective: each prompt group's SFT-reason and SFT-eval demonstrations train
+    // in this same step (the learner keeps them out of the GRPO advantages).
+    if (pcl_tracks) {
+      int64_t wrong = 0;
+      for (const auto& [idx, prompt] : current.prompts) {
+        PclTrackOptions o;
+        o.protocol = stage.protocol;
+        o.reason_weight = stage.sft_reason_weight;
+        o.eval_weight = stage.sft_eval_weight;
+        o.seed = MixSeed(config_.job.seed, 0x9c1, static_cast<uint64_t>(idx));
+        o.wrong_eval_attempt = static_cast<double>(o.seed % 10000) < stage.demo_wrong_fraction * 10000.0;
+        wrong += o.wrong_eval_attempt ? 1 : 0;
+        SCORCH_ASSIGN_OR_RETURN(std::vector<proto::TrainSample> demos, PclTrackSamples(tokenizer_, texts_, prompt, o));
+        for (auto& d : demos) {
+          d.trajectory.prompt_id = idx;
+          d.trajectory.step = state_.step + 1;
+          d.trajectory.policy_version = -1;
+          batch.samples.push_back(std::move(d));
+        }
+      }
+      metrics["pcl/demo_groups"] = static_cast<double>(current.prompts.size());
+      metrics["pcl/demo_wrong_attempts"] = static_cast<double>(wrong);
     }
     double mean = 0.0, stdev = 0.0;
     job_internal::MeanStd(rewards, &mean, &stdev);

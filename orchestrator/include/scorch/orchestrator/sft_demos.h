@@ -50,4 +50,20 @@ StatusOr<std::string> CorruptFinalStep(const std::string& solution, const std::s
 StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer, const model::PromptTexts& texts,
                                                const Prompt& prompt, const DemoOptions& options);
 
+// PCL's dual-track SFT samples for one prompt group of a grpo step (ALGORITHMS §4.5), as
+// TrainSamples with sft_track set: "reason" = the right post_completion demonstration with
+// only its attempt (reasoning and answer, up to the POST marker) trained; "eval" = a
+// demonstration, whose attempt is wrong when `wrong_eval_attempt`, with only its evaluation
+// trained (the attempt is context). A track of weight 0 is left out.
+struct PclTrackOptions {
+  std::string protocol = "post_completion_train";
+  double reason_weight = 1.0;   // w_1
+  double eval_weight = 1.0;     // w_2 (ρ_t = 1: the synthetic teacher's evaluation is always valid)
+  bool wrong_eval_attempt = false;
+  uint64_t seed = 0;            // the wrong attempt's slip
+};
+StatusOr<std::vector<proto::TrainSample>> PclTrackSamples(const model::Tokenizer& tokenizer,
+                                                          const model::PromptTexts& texts, const Prompt& prompt,
+                                                          const PclTrackOptions& options);
+
 }  // namespace scorch::orchestrator

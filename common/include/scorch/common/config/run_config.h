@@ -90,6 +90,11 @@ struct StageConfig {
   double kl_beta = -1.0;                // KL coefficient (-1 = learner.kl_beta)
   int max_staleness = 0;                // RL: policy versions a trajectory may lag (0 = on-policy)
   double demo_wrong_fraction = 0.3;     // sft on synthetic demos: share with a wrong first attempt
+  // PCL's mixed objective (ALGORITHMS §4.5), grpo stages with a post_completion protocol:
+  // per prompt group, one demonstration trained on its reasoning (w_1) and one on its
+  // evaluation (w_2, wrong attempts as context at demo_wrong_fraction), in the same step.
+  double sft_reason_weight = 0.0;       // w_1 of L_SFT-reason (0 = off)
+  double sft_eval_weight = 0.0;         // w_2 of L_SFT-eval (0 = off)
   int64_t eval_offset = 0;              // eval: first held-out problem index
   // M-DPO (ALGORITHMS §2.3, §4.3). Pairs are built online: samples_per_prompt first attempts
   // a¹ per prompt, each continued mdpo_continuations times after a forced "wrong" verdict and
@@ -137,6 +142,12 @@ struct StageConfig {
     v.Field("demo_wrong_fraction", &demo_wrong_fraction,
             "sft on synthetic demos: share whose first attempt is wrong and then corrected",
             Range<double>{0.0, 1.0});
+    v.Field("sft_reason_weight", &sft_reason_weight,
+            "grpo + post_completion: weight w_1 of SFT on a demonstration's reasoning in each step (PCL; 0 = off)",
+            Range<double>{0.0, 100.0});
+    v.Field("sft_eval_weight", &sft_eval_weight,
+            "grpo + post_completion: weight w_2 of SFT on a demonstration's evaluation in each step (PCL; 0 = off)",
+            Range<double>{0.0, 100.0});
     v.Field("eval_offset", &eval_offset, "eval: index of the first held-out problem", Range<int64_t>{0, INT64_MAX});
     v.Field("mdpo_sets", &mdpo_sets,
             "mdpo: pair sets to train, any of d1 (a1 wrong: corrected > not corrected), d2 (a1 right: kept > "
