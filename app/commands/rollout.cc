@@ -6,6 +6,8 @@
 //   batching, applies announced weights between sequences, and exits when the orchestrator
 //   sends Shutdown. Exit status 0 after Shutdown; 1 with a message naming the problem (config,
 //   model, socket, weights) otherwise.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -27,6 +29,7 @@ struct RolloutArgs {
   std::string token;
   std::string token_file;
   int threads = -1;
+  bool rank_given = false;  // --rank on the command line
 };
 
 // --token, else the first line of --token-file, else $SCORCH_TOKEN, else none.
@@ -65,6 +68,15 @@ void RunRollout(RolloutArgs& a) {
   }
   a.options.token = TokenOf(a);
   if (a.threads >= 0) a.options.threads = a.threads;
+  if (!a.rank_given && a.options.identity.empty()) {
+    // An elastic worker without --rank must not take a rank of the job's own (rollout-0 is
+    // mpirun's first rollout rank, and the orchestrator hands a routing id over to whoever
+    // says Hello with it last): a rank above any layout's, and a routing id unique per process.
+    char host[256] = {0};
+    ::gethostname(host, sizeof(host) - 1);
+    a.options.rank = 100000 + static_cast<int>(::getpid() % 900000);
+    a.options.identity = "rollout-" + std::string(host) + "-" + std::to_string(::getpid());
+  }
   // An elastic worker's orchestrator may die without a word (SIGKILL, a lost host): without
   // the watch this process would wait for it forever.
   OrchestratorWatch watch(a.options.endpoint, "this worker");
@@ -120,8 +132,10 @@ void RegisterRolloutCommand(CLI::App& app) {
   cmd->add_option("--model", o.model_dir, "Model directory; overrides model.path of the job yaml");
   cmd->add_option("--capacity", o.capacity, "Work items accepted in flight (default: rollout.slots)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--rank", o.rank, "Rank within the rollout role; routing id rollout-<rank>")
-      ->check(CLI::NonNegativeNumber);
+  auto* rank = cmd->add_option("--rank", o.rank,
+                               "Rank within the rollout role; routing id rollout-<rank> (default: a rank and an id "
+                               "of this process's own, rollout-HOST-PID, that no rank of the job uses)")
+                   ->check(CLI::NonNegativeNumber);
   cmd->add_option("--token", args->token, "The job's token, sent in Hello (default: --token-file, else $SCORCH_TOKEN)");
   cmd->add_option("--token-file", args->token_file, "Read the token from this file (runs/NAME/join.token)")
       ->check(CLI::ExistingFile);
@@ -130,7 +144,10 @@ void RegisterRolloutCommand(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "LibTorch threads (default: job.threads; 0 = all CPUs)");
   cmd->add_option("--set", o.overrides, "Override a job yaml key, e.g. --set rollout.slots=16 (repeatable)");
   cmd->footer(kFooter);
-  cmd->callback([args] { RunRollout(*args); });
+  cmd->callback([args, rank] {
+    args->rank_given = rank->count() > 0;
+    RunRollout(*args);
+  });
 }
 
 }  // namespace scorch::app

@@ -3,6 +3,7 @@
 // saying why.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -35,10 +36,14 @@ TEST(OrchestratorGone, ElasticWorkerExitsWhenTheOrchestratorIsKilled) {
                           tmp / "job.txt");
   ASSERT_TRUE(WaitForLine(tmp / "job.txt", "control plane " + endpoint, std::chrono::seconds(120)))
       << Slurp(tmp / "job.txt");
-  const pid_t worker = Spawn({"rollout", "--connect", endpoint, "--config", config, "--rank", "1", "--threads", "1",
+  // No --rank: the worker takes an id of its own (rollout-HOST-PID), never a rank of the job's.
+  const pid_t worker = Spawn({"rollout", "--connect", endpoint, "--config", config, "--threads", "1",
                               "--token-file", (tmp / "gone" / "join.token").string()},
                              tmp / "worker.txt");
-  ASSERT_TRUE(WaitForLine(tmp / "job.txt", "rollout rank 1", std::chrono::seconds(120))) << Slurp(tmp / "job.txt");
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string id = "rollout-" + std::string(host) + "-" + std::to_string(worker);
+  ASSERT_TRUE(WaitForLine(tmp / "job.txt", "(" + id, std::chrono::seconds(120))) << Slurp(tmp / "job.txt");
   ASSERT_EQ(::kill(job, SIGKILL), 0);
   Wait(job, std::chrono::seconds(30));
   const auto killed = std::chrono::steady_clock::now();
