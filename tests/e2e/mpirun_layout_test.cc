@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -277,7 +278,14 @@ TEST(MpirunLayout, InterruptedSubmitStopsTheJobGracefully) {
   EXPECT_EQ(Wait(submit, std::chrono::seconds(120)), 130) << Slurp(tmp / "submit.txt");
   EXPECT_EQ(OutcomeState(tmp / "stopped").rfind("stopped", 0), 0u) << OutcomeState(tmp / "stopped");
   EXPECT_NE(Slurp(tmp / "submit.txt").find("continue it with scorch submit --resume"), std::string::npos);
-  EXPECT_TRUE(fs::exists(tmp / "stopped" / "checkpoints")) << "a stopped job checkpoints its last step";
+  // The step it stopped after is checkpointed (the schedule's next one is at step 50).
+  const std::string orchestrator = Slurp(tmp / "stopped" / "logs" / "orchestrator-0.log");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(orchestrator, m, std::regex(R"(stop requested: checkpointing step (\d+))")))
+      << orchestrator;
+  char name[32];
+  std::snprintf(name, sizeof(name), "step-%06d", std::stoi(m[1]));
+  EXPECT_TRUE(fs::exists(tmp / "stopped" / "checkpoints" / name / "MANIFEST.json")) << name;
 }
 
 TEST(MpirunLayout, WrongRankCountIsRefusedOnEveryRank) {

@@ -331,7 +331,22 @@ Status JobRunner::FinishStep(int index, json metrics, double step_seconds) {
   line << "[" << stage.name << " " << state_.stage_step << "/" << stage.steps << "]" << numbers.str() << " | "
        << step_seconds << " s/step, ETA " << progress::FormatDuration(remaining);
   SCORCH_LOG(INFO) << line.str();
-  if (stop_requested_) return Status::Cancelled("stop requested");
+  if (stop_requested_) {
+    // A graceful stop keeps the step just trained: checkpoint it (unless the regular schedule
+    // is about to), so --resume continues from here, not from the last scheduled checkpoint.
+    // Evals and collects restart whole on resume and have nothing to keep.
+    const bool trains = stage.kind == StageKind::kSft || stage.kind == StageKind::kGrpo ||
+                        stage.kind == StageKind::kPpo || stage.kind == StageKind::kMdpo;
+    const bool scheduled = state_.stage_step >= stage.steps ||
+                           (config_.learner.checkpoint_every > 0 && state_.stage_step % config_.learner.checkpoint_every == 0);
+    if (trains && !scheduled) {
+      SCORCH_LOG(INFO) << "stop requested: checkpointing step " << state_.step << " before stopping";
+      SCORCH_RETURN_IF_ERROR(SaveCheckpoint(index, state_.stage_step, stage.name));
+    } else if (trains) {
+      SCORCH_RETURN_IF_ERROR(CheckpointIfDue(index));
+    }
+    return Status::Cancelled("stop requested");
+  }
   return Status::Ok();
 }
 
