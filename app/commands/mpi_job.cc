@@ -277,10 +277,14 @@ Status RunLearnerRank(const MpiJobOptions& options, const RunConfig& config, con
     learner::SetCommunicatorWorld(learners);
     learner::CommunicatorConfig cc;
     cc.backend = config.learner.backend;
-    // GPU placement: the nccl backend binds the CUDA device of this rank's local rank (from
-    // the launcher: OpenMPI's or Slurm's node-local rank).
-    if (cc.backend == "nccl") {
-      cc.device = config::GpuOfLocalRank(layout.local_rank, static_cast<int>(torch::cuda::device_count()));
+    // GPU placement: the nccl backend binds GPU (index among the learners on this host) %
+    // (visible GPUs), so the learners of a host take its GPUs in order, whatever other roles
+    // share the host.
+    MPI_Comm host_learners = MPI_COMM_NULL;
+    if (MPI_Comm_split_type(learners, MPI_COMM_TYPE_SHARED, group_rank, MPI_INFO_NULL, &host_learners) ==
+        MPI_SUCCESS) {
+      MPI_Comm_rank(host_learners, &cc.local_rank);
+      MPI_Comm_free(&host_learners);
     }
     auto made = learner::CreateCommunicator(cc);
     learner::SetCommunicatorWorld(MPI_COMM_NULL);

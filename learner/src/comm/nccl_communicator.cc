@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "comm_internal.h"
+#include "scorch/common/config/rank_layout.h"
 #include "scorch/learner/communicator.h"
 
 namespace scorch::learner::internal {
@@ -137,7 +138,8 @@ StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const Communicato
   int device = config.device;
   if (device < 0) {
     const char* local = std::getenv(kLocalRankEnv);
-    device = (local != nullptr ? std::atoi(local) : mpi->rank()) % devices;
+    const int local_rank = config.local_rank >= 0 ? config.local_rank : local != nullptr ? std::atoi(local) : mpi->rank();
+    device = scorch::config::GpuOfLocalRank(local_rank, devices);
   }
   if (device >= devices) {
     return Status::InvalidArgument("NCCL communicator: device " + std::to_string(device) + " but only " +

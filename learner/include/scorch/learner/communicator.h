@@ -52,6 +52,8 @@ struct CommunicatorConfig {
   size_t bucket_bytes = 32u << 20;                 // flat-buffer size per collective, bytes
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};  // per collective; 0 = none
   int device = -1;                                 // nccl: CUDA device; -1 = local rank % devices
+  int local_rank = -1;  // nccl, device -1: this rank's index among the learners on its host
+                        // (-1: OMPI_COMM_WORLD_LOCAL_RANK, which counts every rank there)
 
   [[nodiscard]] Status Validate() const;
 };
