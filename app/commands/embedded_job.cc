@@ -270,6 +270,7 @@ Status RunEmbeddedJob(const EmbeddedJobOptions& options) {
   }
   learner_thread.join();
   for (auto& w : workers) w->thread.join();
+  if (token) RemoveJoinInfo(run);
   if (!status.ok()) return status;
   model::ClearSharedWeights(learner_config.publish.channel);
   SCORCH_LOG(INFO) << "job " << config.job.name << " finished: " << root.string();

@@ -204,6 +204,12 @@ StatusOr<std::string> JobToken(const RunConfig& config, std::string* source) {
   return token;
 }
 
+void RemoveJoinInfo(const RunDirectory& run) {
+  std::error_code ec;
+  fs::remove(run.root() / "control.addr", ec);
+  fs::remove(run.root() / "join.token", ec);
+}
+
 Status WriteJoinInfo(const RunDirectory& run, const std::string& endpoint, const std::string& token) {
   const fs::path token_path = run.root() / "join.token";
   SCORCH_RETURN_IF_ERROR(AtomicWriteFile(token_path, token + "\n"));

@@ -88,6 +88,8 @@ StatusOr<std::string> JobToken(const config::RunConfig& config, std::string* sou
 // `scorch rollout --connect "$(cat runs/NAME/control.addr)" --token-file runs/NAME/join.token`
 // can join. Written atomically.
 Status WriteJoinInfo(const RunDirectory& run, const std::string& endpoint, const std::string& token);
+// Removes them when the job ends (whatever its outcome): nobody joins a finished job.
+void RemoveJoinInfo(const RunDirectory& run);
 
 // The dispatcher's options from the cluster section, for `endpoint` (token when set).
 orchestrator::DispatcherOptions DispatcherOptionsOf(const config::RunConfig& config, const std::string& endpoint,

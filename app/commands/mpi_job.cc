@@ -227,9 +227,7 @@ Status RunOrchestratorRank(const MpiJobOptions& options, const RunConfig& config
     int code = status.ok() ? 0 : 1;
     MPI_Send(&code, 1, MPI_INT, r, kTagJobOver, MPI_COMM_WORLD);
   }
-  std::error_code ec;
-  fs::remove(run.root() / "control.addr", ec);
-  fs::remove(run.root() / "join.token", ec);
+  RemoveJoinInfo(run);
   if (status.ok()) SCORCH_LOG(INFO) << "job " << config.job.name << " finished: " << run.root().string();
   return status;
 }

@@ -94,6 +94,8 @@ TEST(WorkerKillTcp, KilledRolloutProcessCostsNoData) {
   const std::string log = Slurp(tmp / "job.txt");
   EXPECT_NE(log.find("rollout worker rollout-1 (rank 1) lost"), std::string::npos) << log;
 
+  EXPECT_FALSE(fs::exists(tmp / "tcpkill" / "join.token")) << "the join files outlived the job";
+  EXPECT_FALSE(fs::exists(tmp / "tcpkill" / "control.addr"));
   auto records = MetricsWriter::ReadAll(tmp / "tcpkill" / "metrics.jsonl");
   ASSERT_TRUE(records.ok()) << records.status();
   ASSERT_EQ(records->size(), 4u);  // 2 sft + 2 eval steps, each once
