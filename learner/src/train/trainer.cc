@@ -303,6 +303,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
     // cross-entropy, each track a token mean over its own tokens in the whole batch.
     torch::Tensor policy_mask = mask;
     torch::Tensor sft_loss;
+    double sft_value = 0.0;
     if (mixed) {
       std::vector<float> is_policy(static_cast<size_t>(p.rows)), weight(static_cast<size_t>(p.rows));
       for (int64_t b = 0; b < p.rows; ++b) {
@@ -312,12 +313,14 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
             r.track == 0 ? 0.0f : static_cast<float>(r.sft_weight / std::max(track_tokens[r.track], 1.0));
       }
       policy_mask = mask * torch::tensor(is_policy).to(device).unsqueeze(1);
-      const torch::Tensor per_row = -(logp * mask).sum(1);  // (B): each row's summed NLL
-      sft_loss = (per_row * torch::tensor(weight).to(device)).sum();
-      torch::NoGradGuard no_grad;
-      const torch::Tensor contrib = (per_row.detach() * torch::tensor(weight).to(device)).cpu().contiguous();
+      // (B): each row's summed NLL times its weight; the values feed the metrics too.
+      const torch::Tensor weighted = -(logp * mask).sum(1) * torch::tensor(weight).to(device);
+      sft_loss = weighted.sum();
+      const torch::Tensor contrib = weighted.detach().cpu().contiguous();
       for (int64_t b = 0; b < p.rows; ++b) {
-        track_loss[rows[static_cast<size_t>(begin + b)].track] += contrib.data_ptr<float>()[b];
+        const double c = contrib.data_ptr<float>()[b];
+        track_loss[rows[static_cast<size_t>(begin + b)].track] += c;
+        sft_value += c;
       }
     }
     PolicyBatch pb;
@@ -338,7 +341,7 @@ StatusOr<std::map<std::string, double>> Trainer::Step(const proto::TrainBatch& b
     SCORCH_ASSIGN_OR_RETURN(LossResult result, GrpoLoss(pb, o));
     if (sft_loss.defined()) {
       result.loss = result.loss + sft_loss;
-      result.stats.loss += sft_loss.item<double>();
+      result.stats.loss += sft_value;
     }
     return result;
   };
