@@ -255,7 +255,14 @@ Status RunOrchestratorRole(const RunConfig& config, RunDirectory& run, orchestra
     }
   }
 
-  Status status = dispatcher.WaitForPeers(options.rollout_workers, 1, options.peers_timeout);
+  const auto peers_timeout = std::chrono::milliseconds(static_cast<int64_t>(config.cluster.peers_timeout_s * 1000.0));
+  Status status = dispatcher.WaitForPeers(options.rollout_workers, 1, peers_timeout);
+  if (status.IsDeadlineExceeded()) {
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%g", config.cluster.peers_timeout_s);
+    status = Status::DeadlineExceeded(status.message() + " (cluster.peers_timeout_s is " + limit +
+                                      " s: raise it if the ranks start slowly)");
+  }
   std::optional<orchestrator::JobRunner> runner;
   if (status.ok()) {
     runner.emplace(config, run, dispatcher, std::move(grade), tokenizer);

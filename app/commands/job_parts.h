@@ -97,7 +97,6 @@ orchestrator::DispatcherOptions DispatcherOptionsOf(const config::RunConfig& con
 
 struct OrchestratorRoleOptions {
   int rollout_workers = 1;  // wait for this many before the first stage
-  std::chrono::milliseconds peers_timeout{std::chrono::seconds(120)};
   // Called after the job ended and the dispatcher's Shutdown went out (e.g. to release hung
   // in-process workers); may be empty.
   std::function<void(const Status&)> after_shutdown;

@@ -301,6 +301,27 @@ TEST(MpirunLayout, WrongRankCountIsRefusedOnEveryRank) {
   EXPECT_FALSE(fs::exists(tmp / "wrong" / "metrics.jsonl"));
 }
 
+// A rank that cannot reach the orchestrator (here: an advertised address nothing listens on)
+// fails the job after cluster.peers_timeout_s, with an error naming who is missing and the
+// setting; the ranks that could not connect give up on their own (orchestrator_watch.h).
+TEST(MpirunLayout, UnreachableOrchestratorFailsAfterThePeersTimeout) {
+  testing::TempDir tmp;
+  std::vector<std::string> args = MpirunFlags();
+  for (const auto& a : std::vector<std::string>{"-np", "3", SCORCH_BINARY, "run", kConfig}) args.push_back(a);
+  for (const auto& a : ShortJob(tmp.path(), "unreachable")) args.push_back(a);
+  // Bound to 127.0.0.1 only, so 127.0.0.2 (also loopback) refuses every connection.
+  for (const auto& a : Sets({"cluster.advertise_host=127.0.0.2", "cluster.peers_timeout_s=3"})) args.push_back(a);
+  const pid_t mpirun = SpawnProgram("mpirun", args, tmp / "mpirun.txt");
+  ChildGuard guard{mpirun};
+  EXPECT_GE(Wait(mpirun, std::chrono::seconds(120)), 0);
+  const fs::path run = tmp / "unreachable";
+  const std::string state = OutcomeState(run);
+  EXPECT_EQ(state.rfind("failed: ", 0), 0u) << state << RunLogs(run);
+  EXPECT_NE(state.find("for 1 rollout worker(s) and 1 learner(s)"), std::string::npos) << state;
+  EXPECT_NE(state.find("cluster.peers_timeout_s is 3 s: raise it"), std::string::npos) << state;
+  EXPECT_FALSE(fs::exists(run / "metrics.jsonl"));
+}
+
 // A model file one rank cannot read fails every rank before the job starts (no rank is left
 // waiting for a peer that gave up).
 TEST(MpirunLayout, UnreadableModelFileFailsEveryRankAtOnce) {

@@ -349,6 +349,7 @@ struct ClusterConfig {
   std::string token;  // Hello token for tcp control planes ("" = $SCORCH_TOKEN, else generated per run)
   double heartbeat_timeout_s = 10.0;  // a worker silent this long is declared lost
   double lease_timeout_s = 300.0;     // a work item not answered by then is re-queued
+  double peers_timeout_s = 120.0;     // how long the orchestrator waits for its first workers
   std::string status_host = "127.0.0.1";  // live /status and /metrics (loopback unless configured)
   int status_port = 0;                    // 0 = a free port (written to runs/NAME/status.addr); -1 = off
 
@@ -372,6 +373,10 @@ struct ClusterConfig {
             Range<double>{0.1, 86400.0});
     v.Field("lease_timeout_s", &lease_timeout_s, "a work item not answered by then is re-queued (s)",
             Range<double>{0.1, 86400.0});
+    v.Field("peers_timeout_s", &peers_timeout_s,
+            "how long the orchestrator waits at the start for its rollout workers and learner (s); "
+            "raise it where ranks start slowly (a big allocation, a cold file system)",
+            Range<double>{1.0, 86400.0});
     v.Field("status_host", &status_host,
             "address of the live HTTP status server (GET /status, /metrics); loopback unless you mean it");
     v.Field("status_port", &status_port,
