@@ -29,6 +29,9 @@ struct Generator::Sequence {
   std::string bytes;          // decoded bytes of the generated tokens so far
   size_t max_stop_len = 0;
   std::optional<size_t> cut;  // byte length of `text` when a stop string matched
+  // Finished, but its last token is fed once more first: a SWIFT head scores the state that
+  // read each generated token, the last one (end of turn) included (ALGORITHMS §5).
+  bool feeding_last = false;
 };
 
 Generator::Generator(StepModel& model, const model::Tokenizer& tokenizer, const GeneratorOptions& options)
@@ -165,10 +168,11 @@ GenerationResult Generator::Finish(size_t slot, GenFinish reason) {
   out.finish = reason;
   if (reason != GenFinish::kError) {
     if (const auto* terms = model_.TokenTerms(static_cast<int64_t>(slot)); terms != nullptr && !out.tokens.empty()) {
-      // Positions P-1 .. P+n-2 of the slot: the states that produced the n generated tokens.
-      const size_t begin = seq->request.prompt.size() - 1;
-      const size_t end = begin + out.tokens.size();
-      if (end <= terms->size()) out.token_terms.assign(terms->begin() + begin, terms->begin() + end);
+      // Positions P .. P+n-1 of the slot: the states that read the n generated tokens. The last
+      // is missing only when the slot was full (max_seq_len) and could not take it.
+      const size_t begin = seq->request.prompt.size();
+      const size_t end = std::min(begin + out.tokens.size(), terms->size());
+      if (begin < end) out.token_terms.assign(terms->begin() + begin, terms->begin() + end);
     }
     size_t len = seq->cut.value_or(seq->bytes.size());
     if (reason == GenFinish::kStopString) out.text_overflow = model::unicode::Utf8Lossy(seq->bytes.substr(len));
@@ -285,29 +289,44 @@ std::vector<GenerationResult> Generator::Step() {
   auto logprobs = sample.logprobs.to(torch::kCPU).to(torch::kFloat32).contiguous();
   const int64_t* tok = tokens.data_ptr<int64_t>();
   const float* lp = logprobs.data_ptr<float>();
+  // A finished sequence leaves its slot: parked for its session's next turn (with the keys of
+  // every token the slot was fed), or as static fixed-shape padding.
+  auto complete = [&](size_t slot, Sequence& seq) {
+    if (!options_.continuous && options_.static_fixed_shape) padding_[slot] = seq.result.tokens.back();
+    if (options_.continuous && options_.reuse_prefix && seq.request.session != 0 &&
+        seq.result.finish != GenFinish::kError) {
+      // The slot holds the prompt and every generated token but the last, unless it was fed.
+      Parked p;
+      p.session = seq.request.session;
+      p.cached = seq.request.prompt;
+      p.cached.insert(p.cached.end(), seq.result.tokens.begin(),
+                      seq.feeding_last ? seq.result.tokens.end() : seq.result.tokens.end() - 1);
+      p.since_step = stats_.steps;
+      parked_[slot] = std::move(p);
+    }
+    finished.push_back(Finish(slot, seq.result.finish));
+  };
   for (size_t i = 0; i < row_slot.size(); ++i) {
     const size_t slot = row_slot[i];
     Sequence& seq = *slots_[slot];
+    if (seq.feeding_last) {  // its last token is in the slot now; this row's sample is unused
+      complete(slot, seq);
+      continue;
+    }
     ++stats_.generated_tokens;
     bool done = Accept(seq, static_cast<TokenId>(tok[i]), lp[i]);
-    if (!done && model_.SlotLength(static_cast<int64_t>(slot)) + 1 > model_.max_seq_len()) {
+    const bool slot_full = model_.SlotLength(static_cast<int64_t>(slot)) + 1 > model_.max_seq_len();
+    if (!done && slot_full) {
       seq.result.finish = GenFinish::kLength;  // the slot cannot take the sampled token
       done = true;
     }
-    if (done) {
-      if (!options_.continuous && options_.static_fixed_shape) padding_[slot] = seq.result.tokens.back();
-      if (options_.continuous && options_.reuse_prefix && seq.request.session != 0 &&
-          seq.result.finish != GenFinish::kError) {
-        // The slot holds the prompt and every generated token but the last (never fed).
-        Parked p;
-        p.session = seq.request.session;
-        p.cached = seq.request.prompt;
-        p.cached.insert(p.cached.end(), seq.result.tokens.begin(), seq.result.tokens.end() - 1);
-        p.since_step = stats_.steps;
-        parked_[slot] = std::move(p);
-      }
-      finished.push_back(Finish(slot, seq.result.finish));
+    if (!done) continue;
+    if (seq.result.finish != GenFinish::kError && !slot_full &&
+        model_.TokenTerms(static_cast<int64_t>(slot)) != nullptr) {
+      seq.feeding_last = true;  // Accept left the token in `feed`: the next step feeds it
+      continue;
     }
+    complete(slot, seq);
   }
   return finished;
 }

@@ -53,7 +53,8 @@ ScoreHead RandomHead(const model::ModelConfig& mc, model::SwiftHeadConfig cfg) {
   return h;
 }
 
-// Terms of the head over a full forward of prompt + generated tokens, at positions P-1..P+n-2.
+// Terms of the head over a full forward of prompt + generated tokens, at positions P..P+n-1:
+// the states that read each generated token.
 std::vector<std::array<float, 2>> Expected(model::Policy& policy, ScoreHead h, const std::vector<TokenId>& prompt,
                                            const std::vector<TokenId>& generated) {
   std::vector<int64_t> ids(prompt.begin(), prompt.end());
@@ -63,7 +64,7 @@ std::vector<std::array<float, 2>> Expected(model::Policy& policy, ScoreHead h, c
   auto terms = h.head->TokenTerms(feats)[0].contiguous();  // (T,2)
   std::vector<std::array<float, 2>> out;
   for (size_t k = 0; k < generated.size(); ++k) {
-    const int64_t pos = static_cast<int64_t>(prompt.size() + k) - 1;
+    const int64_t pos = static_cast<int64_t>(prompt.size() + k);
     out.push_back({terms[pos][0].item<float>(), terms[pos][1].item<float>()});
   }
   return out;
@@ -118,6 +119,46 @@ TEST_P(SwiftScoringTest, TermsCapturedWhileDecodingEqualAFullForward) {
   EXPECT_EQ(m.TokenTerms(0), nullptr);
 }
 
+// Scoring feeds each finished sequence's last token once more (to read its state); that must
+// not change what is sampled, and a sequence that fills its slot scores all but that token.
+TEST_P(SwiftScoringTest, ScoringLeavesSamplesAloneAndAFullSlotScoresAllButTheLastToken) {
+  ScoreHead head = RandomHead(policy_->config(), Config());
+  auto run = [&](bool scored, int64_t max_seq_len) {
+    PolicyStepModelOptions o;
+    o.num_slots = 2;
+    o.max_seq_len = max_seq_len;
+    PolicyStepModel m(policy_, o);
+    if (scored) m.SetScoreHead(head);
+    Generator g(m, *tok_);
+    for (uint64_t i = 0; i < 3; ++i) {
+      GenerationRequest r;
+      r.id = i;
+      r.prompt = testing::Enc(*tok_, "7+" + std::to_string(i) + "=");
+      r.sampling = model::SamplingParams{1.0, 0, 1.0, 11 + i};
+      r.max_new_tokens = 6;
+      g.Submit(r);
+    }
+    std::map<uint64_t, GenerationResult> by_id;
+    for (auto& r : g.RunToCompletion()) by_id[r.id] = std::move(r);
+    return by_id;
+  };
+  const auto plain = run(false, 96);
+  const auto scored = run(true, 96);
+  ASSERT_EQ(plain.size(), 3u);
+  ASSERT_EQ(scored.size(), 3u);
+  for (const auto& [id, r] : plain) {
+    EXPECT_EQ(scored.at(id).tokens, r.tokens) << "request " << id;
+    EXPECT_EQ(scored.at(id).token_terms.size(), r.tokens.size()) << "request " << id;
+  }
+  // A slot of the prompt plus 5 tokens takes the 6th sampled token's row no more: it is never fed.
+  const size_t prompt_len = testing::Enc(*tok_, "7+0=").size();
+  const auto full = run(true, static_cast<int64_t>(prompt_len) + 5);
+  for (const auto& [id, r] : full) {
+    ASSERT_EQ(r.tokens.size(), 6u) << "request " << id;
+    EXPECT_EQ(r.token_terms.size(), 5u) << "request " << id;
+  }
+}
+
 TEST_P(SwiftScoringTest, TrajectoryScoreCoversEveryTurnTheModelWrote) {
   ScoreHead head = RandomHead(policy_->config(), Config());
   PolicyStepModelOptions o;
@@ -138,14 +179,14 @@ TEST_P(SwiftScoringTest, TrajectoryScoreCoversEveryTurnTheModelWrote) {
   ASSERT_EQ(out.size(), 1u);
   const proto::Trajectory& t = out[0].trajectory;
   ASSERT_TRUE(t.hidden_state_score.has_value());
-  // Recompute: the head over a full forward, at the state before every sampled token.
+  // Recompute: the head over a full forward, at the state that read every sampled token.
   std::vector<int64_t> ids(t.token_ids.begin(), t.token_ids.end());
   torch::NoGradGuard ng;
   auto terms = head.head->TokenTerms(model::SwiftFeatures(policy_, head.config, torch::tensor(ids).unsqueeze(0),
                                                           torch::Tensor()))[0];
   std::vector<std::array<float, 2>> want;
-  for (size_t k = 1; k < t.trainable_mask.size(); ++k) {
-    if (t.trainable_mask[k]) want.push_back({terms[k - 1][0].item<float>(), terms[k - 1][1].item<float>()});
+  for (size_t k = 0; k < t.trainable_mask.size(); ++k) {
+    if (t.trainable_mask[k]) want.push_back({terms[k][0].item<float>(), terms[k][1].item<float>()});
   }
   ASSERT_FALSE(want.empty());
   EXPECT_NEAR(*t.hidden_state_score, model::SwiftHeadImpl::CombineTokenTerms(want, head.config.gate), 1e-4);

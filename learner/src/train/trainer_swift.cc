@@ -50,8 +50,10 @@ StatusOr<std::map<std::string, double>> Trainer::StepSwift(const proto::TrainBat
     for (int64_t b = 0; b < B; ++b) {
       const proto::TrainSample& s = batch.samples[begin + static_cast<size_t>(b)];
       std::vector<int64_t> positions;
-      for (size_t k = 1; k < s.trajectory.trainable_mask.size(); ++k) {
-        if (s.trajectory.trainable_mask[k] != 0) positions.push_back(static_cast<int64_t>(k) - 1);
+      // The state that read each sampled token (ALGORITHMS §5: the response positions, the
+      // end-of-turn token included), as the rollout worker scores them during generation.
+      for (size_t k = 0; k < s.trajectory.trainable_mask.size() && k < s.trajectory.token_ids.size(); ++k) {
+        if (s.trajectory.trainable_mask[k] != 0) positions.push_back(static_cast<int64_t>(k));
       }
       if (positions.empty()) continue;  // nothing sampled: nothing to score
       scored_tokens += static_cast<int64_t>(positions.size());
