@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,7 @@
 
 #include "job_parts.h"
 #include "orchestrator_watch.h"
+#include "scorch/common/bounded_call.h"
 #include "scorch/common/checkpoint_dir.h"
 #include "scorch/common/logging.h"
 #include "scorch/learner/communicator.h"
@@ -49,6 +51,8 @@ using config::RunConfig;
 using nlohmann::json;
 
 constexpr int kTagJobOver = 7101;  // orchestrator -> reward ranks: the job is over
+constexpr std::chrono::milliseconds kFinalizeLimit{20000};
+constexpr int kFinalizeHungExit = 4;
 
 // MPI for the life of the call: initialised FUNNELED (only this thread calls MPI), finalised at
 // the end unless someone else had initialised it.
@@ -66,10 +70,21 @@ class MpiSession {
     ours_ = true;
     return Status::Ok();
   }
+  // MPI_Finalize can wait for ever on a rank that died under --enable-recovery (measured:
+  // now and then the job had finished and written outcome.json, yet a rank never left
+  // MPI_Finalize and mpirun waited on it). Bounded: past the limit the rank exits anyway.
   ~MpiSession() {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (ours_ && !finalized) MPI_Finalize();
+    if (!ours_ || finalized) return;
+    RunBounded([] { MPI_Finalize(); }, kFinalizeLimit, [] {
+      std::fprintf(stderr,
+                   "scorch: MPI_Finalize has not returned after %lld s (a rank of the job died?); this rank "
+                   "exits without it (exit %d); the job's outcome is in RUN_DIR/outcome.json\n",
+                   static_cast<long long>(kFinalizeLimit.count() / 1000), kFinalizeHungExit);
+      std::fflush(stderr);
+      std::_Exit(kFinalizeHungExit);
+    });
   }
 
  private:

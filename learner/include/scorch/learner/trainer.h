@@ -73,8 +73,8 @@ struct PpoTraining {
 };
 
 // swift_train (trainer_swift.cc, ALGORITHMS §5): each batch's samples (reward = label, 1 =
-// correct) become SWIFT examples — the frozen policy's features at the states that produced
-// each sampled token (position t-1 for every trainable token t, as generation scores them) —
+// correct) become SWIFT examples — the frozen policy's features at the states that read
+// each sampled token (position t for every trainable token t, as generation scores them) —
 // and after the stage's `batches`-th batch the head is trained (TrainSwiftHead) and saved to
 // output_dir (rank 0). The policy is not changed and its version does not move.
 struct SwiftTraining {

@@ -88,8 +88,10 @@ struct GenerationResult {
   std::string error;                       // set for kError
   int64_t reused_prompt_tokens = 0;        // prompt tokens found in the session's parked slot
   // With a scoring head on the step model (step_model.h): one [gate logit, token reward] per
-  // generated token, taken at the state that produced it (the last prompt position, then each
-  // generated token but the last) — every one computed by generation itself. Empty otherwise.
+  // generated token, taken at the state that read it, the last one included: a scored
+  // sequence's last token is fed once more before it finishes (one row in the next step; its
+  // sample is discarded). Only when the slot was full (max_seq_len) does the last one lack
+  // its term. Empty without a head.
   std::vector<std::array<float, 2>> token_terms;
 };
 

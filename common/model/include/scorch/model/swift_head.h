@@ -15,11 +15,10 @@
 //   R   = Σ_t m_t r_t / max(Σ_t m_t, 1)                (gate = false, the --disable_gate ablation)
 // 2D+2 parameters. A freshly constructed head is zero-initialised (R = 0 for every input).
 // Which positions a caller scores (m_t = 1) is the caller's choice; SWIFT scores the
-// response tokens from the first step to the end, end-of-turn tokens included. scorch scores
-// the states that PRODUCED each generated token (the last prompt position, then every
-// generated token but the last): exactly the states decoding computes, so a rollout worker
-// scores a candidate without another forward pass (rollout step_model.h); swift_train uses
-// the same positions (learner trainer.h), one to the left of the paper's.
+// response tokens from the first step to the end, end-of-turn tokens included: the state that
+// READ each generated token. A rollout worker gets them from decoding itself, feeding a scored
+// sequence's last token once more before it finishes (rollout generator.h), so a candidate
+// costs no second forward pass; swift_train takes the same positions (learner trainer.h).
 //
 // Ownership: SwiftHead is a shared module handle (TORCH_MODULE). Features are returned as
 // fresh float32 tensors without autograd history (the policy is frozen).
