@@ -53,6 +53,13 @@ TEST(ConfigTest, UnknownKeySuggestsClosestWithLocation) {
   EXPECT_THAT(top, HasSubstr("did you mean \"stages\"?"));
 }
 
+TEST(ConfigTest, ARenamedKeyNamesItsNewPlace) {
+  std::string e = ErrorOf("cluster:\n  learners: 2\n");
+  EXPECT_THAT(e, HasSubstr("job.yaml:2:3"));
+  EXPECT_THAT(e, HasSubstr("unknown key \"learners\": it is cluster.roles.learner now"));
+  EXPECT_EQ(e.find("did you mean"), std::string::npos);
+}
+
 TEST(ConfigTest, UnknownKeyFarFromAnyNameHasNoSuggestion) {
   std::string e = ErrorOf("job:\n  zzzzzzzzzz: 1\n");
   EXPECT_THAT(e, HasSubstr("unknown key \"zzzzzzzzzz\""));

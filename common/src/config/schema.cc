@@ -1,6 +1,8 @@
 #include "scorch/common/config/schema.h"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 namespace scorch::config {
 namespace {
@@ -41,6 +43,18 @@ std::optional<std::string> SuggestClosest(std::string_view word,
 std::string JoinPath(const std::string& parent, std::string_view key) {
   if (parent.empty()) return std::string(key);
   return parent + "." + std::string(key);
+}
+
+// Keys an earlier scorch accepted, with where they live now: an old run directory's
+// config.yaml (e.g. for --resume) then says what to change, not just "unknown key".
+std::optional<std::string> RenamedTo(const std::string& path) {
+  static const std::pair<const char*, const char*> kRenamed[] = {
+      {"cluster.learners", "cluster.roles.learner"},
+  };
+  for (const auto& [old_path, new_path] : kRenamed) {
+    if (path == old_path) return std::string(new_path);
+  }
+  return std::nullopt;
 }
 
 std::string IndexPath(const std::string& parent, size_t index) {
@@ -103,7 +117,11 @@ void YamlReader::Finish() {
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
     std::string msg = "unknown key \"" + key + "\"";
     if (path_.empty()) msg += " at the top level";
-    if (auto s = SuggestClosest(key, known_)) msg += " (did you mean \"" + *s + "\"?)";
+    if (auto renamed = RenamedTo(JoinPath(path_, key))) {
+      msg += ": it is " + *renamed + " now, same meaning (a config written by an older scorch; edit the key)";
+    } else if (auto s = SuggestClosest(key, known_)) {
+      msg += " (did you mean \"" + *s + "\"?)";
+    }
     errors_->Add(src_, key_node, JoinPath(path_, key), msg, &path_);
   }
 }
