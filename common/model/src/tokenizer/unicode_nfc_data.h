@@ -1,6 +1,7 @@
 // Private: the Unicode tables behind NFC normalization (unicode.cc). The data lives in the
-// generated unicode_nfc_data.cc (tools/tokenizer_reference/gen_unicode_tables.py). All arrays
-// are sorted by their first field and immutable, so any thread may read them.
+// generated unicode_<table>_data.cc files, one per table
+// (tools/tokenizer_reference/gen_unicode_tables.py). All arrays are sorted by their first
+// field and immutable, so any thread may read them.
 #pragma once
 
 #include <cstdint>
