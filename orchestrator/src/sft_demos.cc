@@ -60,10 +60,11 @@ class DemoWriter {
     return Text(text, ChatRole::kUser, SegmentKind::kInstruction, turn, false);
   }
 
-  // A generated attempt: the text, then <|im_end|> (the model's end of turn), trainable.
-  Status Attempt(const std::string& text, int32_t turn, const std::string& answer) {
+  // A generated attempt: the text, then <|im_end|> (the model's end of turn); trainable unless
+  // it is a wrong attempt shown as context.
+  Status Attempt(const std::string& text, int32_t turn, const std::string& answer, bool trainable = true) {
     SCORCH_ASSIGN_OR_RETURN(auto ids, tokenizer_.Encode(text + model::kImEnd));
-    Tokens(ids, ChatRole::kAssistant, SegmentKind::kAttempt, turn, true);
+    Tokens(ids, ChatRole::kAssistant, SegmentKind::kAttempt, turn, trainable);
     traj_.finish_reasons.push_back(proto::FinishReason::kEos);
     traj_.turn_answers.push_back(answer);
     return Status::Ok();
@@ -191,7 +192,9 @@ StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer
   SCORCH_ASSIGN_OR_RETURN(std::string wrong, CorruptFinalStep(prompt.solution, prompt.answer, options.seed));
   const size_t open = wrong.rfind("\\boxed{");
   const std::string wrong_answer = wrong.substr(open + 7, wrong.find('}', open) - open - 7);
-  SCORCH_RETURN_IF_ERROR(w.Attempt(wrong, 0, wrong_answer));
+  // The wrong a¹ is context, as in D1 (ALGORITHMS §4.4): the demonstration teaches judging and
+  // correcting it, never writing it.
+  SCORCH_RETURN_IF_ERROR(w.Attempt(wrong, 0, wrong_answer, /*trainable=*/false));
   SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 0));
   SCORCH_RETURN_IF_ERROR(w.Verdict(model::kVerifyWrong, 0));
   SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.correction_instruction, 1));

@@ -91,6 +91,14 @@ TEST(SftDemosTest, CorrectedDemoHasWrongVerdictThenCorrection) {
   ASSERT_EQ(t->turn_answers.size(), 2u);
   EXPECT_NE(t->turn_answers[0], "14");
   EXPECT_EQ(t->turn_answers[1], "14");
+  // D1's mask (ALGORITHMS §4.4): the wrong a¹ is context; the verdicts and a² train.
+  for (size_t k = 0; k < t->segments.size(); ++k) {
+    const auto& s = t->segments[k];
+    const bool trained = k == 3 || k == 5 || k == 7;
+    for (int32_t i = s.begin; i < s.end; ++i) {
+      EXPECT_EQ(t->trainable_mask[static_cast<size_t>(i)], trained ? 1 : 0) << "segment " << k;
+    }
+  }
   EXPECT_TRUE(proto::Validate(proto::Message(*t)).ok());
 }
 

@@ -16,8 +16,9 @@
 //                 context, mask 0, and only e trains: the evaluation track of §4.5).
 // A wrong first attempt is the solution with its last step's result (and the boxed answer)
 // changed by a small amount: an arithmetic slip in the final step, which a verifier that
-// re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0);
-// attempts and verdicts are trainable (mask 1).
+// re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0),
+// and so is a wrong first attempt (D1's mask, ALGORITHMS §4.4: the slip is never taught);
+// right attempts and verdicts are trainable (mask 1).
 //
 // Ownership: borrows the Tokenizer. Thread-safety: pure functions of their inputs.
 // Errors: InvalidArgument when the prompt has no solution, the solution has no
