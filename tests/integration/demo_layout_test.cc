@@ -26,8 +26,11 @@ model::PromptTexts Short() {
   return t;
 }
 
+// `wrong_first_attempt`: the demo's a¹ is a wrong attempt, which it keeps as context (D1's mask,
+// ALGORITHMS §4.4) where the rollout marks everything it generated trainable.
 void ExpectSameLayout(const proto::Trajectory& demo, const model::Tokenizer& tok, const std::string& problem,
-                      const std::string& protocol = "self_correct", bool compare_masks = true) {
+                      const std::string& protocol = "self_correct", bool compare_masks = true,
+                      bool wrong_first_attempt = false) {
   // The model's plan for a generation: the demo's next trainable segment after the history.
   rollout::ScriptedStepModel::Options mo;
   mo.vocab_size = 512;
@@ -72,7 +75,11 @@ void ExpectSameLayout(const proto::Trajectory& demo, const model::Tokenizer& tok
   }
   EXPECT_EQ(got.token_ids, demo.token_ids);
   if (compare_masks) {
-    EXPECT_EQ(got.trainable_mask, demo.trainable_mask);
+    std::vector<uint8_t> expected = got.trainable_mask;
+    const proto::Segment& a1 = got.segments[1];
+    ASSERT_EQ(a1.kind, proto::SegmentKind::kAttempt);
+    if (wrong_first_attempt) std::fill(expected.begin() + a1.begin, expected.begin() + a1.end, uint8_t{0});
+    EXPECT_EQ(demo.trainable_mask, expected);
   }
   EXPECT_EQ(got.turn_answers, demo.turn_answers);
 }
@@ -104,7 +111,7 @@ TEST(DemoLayoutTest, SelfCorrectDemosMatchTheRolloutProtocol) {
     auto demo = orchestrator::BuildDemonstration(*tok, Short(), prompt, o);
     ASSERT_TRUE(demo.ok()) << demo.status();
     SCOPED_TRACE(prompt.problem + (o.wrong_first_attempt ? " (corrected)" : " (direct)"));
-    ExpectSameLayout(*demo, *tok, prompt.problem);
+    ExpectSameLayout(*demo, *tok, prompt.problem, "self_correct", true, o.wrong_first_attempt);
   }
 }
 
