@@ -97,6 +97,11 @@ TEST(ConfigTest, CrossFieldValidationNamesTheSection) {
   EXPECT_THAT(dup, HasSubstr("stage name \"a\" is used twice"));
   std::string level = ErrorOf("logging: {level: loud}\n");
   EXPECT_THAT(level, HasSubstr("logging: level \"loud\" is not one of"));
+  std::string recheck = ErrorOf("stages:\n  - {name: a, kind: sft, protocol: single_turn, demo_recheck: true}\n");
+  EXPECT_THAT(recheck, HasSubstr("stages[0]: demo_recheck shapes the synthetic self_correct demonstrations"));
+  auto ok = ParseRunConfig("stages:\n  - {name: a, kind: sft, protocol: self_correct, demo_recheck: true}\n", "job.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE(ok->stages[0].demo_recheck);
 }
 
 TEST(ConfigTest, ReportsEveryProblemAtOnce) {

@@ -70,9 +70,10 @@ class DemoWriter {
     return Status::Ok();
   }
 
-  // A generated verdict: ends exactly at the stop string.
-  Status Verdict(const char* verdict, int32_t turn) {
-    SCORCH_RETURN_IF_ERROR(Text(verdict, ChatRole::kAssistant, SegmentKind::kVerify, turn, true));
+  // A generated verdict, after optional verification reasoning: ends exactly at the stop string.
+  Status Verdict(const std::string& reasoning, const char* verdict, int32_t turn) {
+    const std::string text = reasoning.empty() ? std::string(verdict) : reasoning + " " + verdict;
+    SCORCH_RETURN_IF_ERROR(Text(text, ChatRole::kAssistant, SegmentKind::kVerify, turn, true));
     traj_.finish_reasons.push_back(proto::FinishReason::kStop);
     return Status::Ok();
   }
@@ -183,10 +184,15 @@ StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer
                                                     {"user", prompt.problem + texts.srr_user_suffix}};
   SCORCH_ASSIGN_OR_RETURN(auto ids, model::EncodeChatMl(tokenizer, messages));
   w.Tokens(ids, ChatRole::kUser, SegmentKind::kPrompt, 0, false);
+  // The verification reasoning, when asked for: the right steps, whatever the attempt said,
+  // then the attempt's answer restated beside the result, where the verdict compares them.
+  auto recheck = [&](const std::string& attempt_answer) {
+    return options.recheck ? StepsOf(prompt.solution) + " Boxed " + attempt_answer + "." : std::string();
+  };
   if (!options.wrong_first_attempt) {
     SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 0, prompt.answer));
     SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 0));
-    SCORCH_RETURN_IF_ERROR(w.Verdict(model::kVerifyCorrect, 0));
+    SCORCH_RETURN_IF_ERROR(w.Verdict(recheck(prompt.answer), model::kVerifyCorrect, 0));
     return w.Take();
   }
   SCORCH_ASSIGN_OR_RETURN(std::string wrong, CorruptFinalStep(prompt.solution, prompt.answer, options.seed));
@@ -196,11 +202,11 @@ StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer
   // correcting it, never writing it.
   SCORCH_RETURN_IF_ERROR(w.Attempt(wrong, 0, wrong_answer, /*trainable=*/false));
   SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 0));
-  SCORCH_RETURN_IF_ERROR(w.Verdict(model::kVerifyWrong, 0));
+  SCORCH_RETURN_IF_ERROR(w.Verdict(recheck(wrong_answer), model::kVerifyWrong, 0));
   SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.correction_instruction, 1));
   SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 1, prompt.answer));
   SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 1));
-  SCORCH_RETURN_IF_ERROR(w.Verdict(model::kVerifyCorrect, 1));
+  SCORCH_RETURN_IF_ERROR(w.Verdict(recheck(prompt.answer), model::kVerifyCorrect, 1));
   return w.Take();
 }
 

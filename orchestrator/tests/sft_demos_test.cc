@@ -102,6 +102,40 @@ TEST(SftDemosTest, CorrectedDemoHasWrongVerdictThenCorrection) {
   EXPECT_TRUE(proto::Validate(proto::Message(*t)).ok());
 }
 
+// With recheck, each verdict first works the problem again (free-form verification reasoning,
+// ALGORITHMS §1.1): the right steps, also after a wrong a¹, then the judged answer restated, so
+// the verdict compares two numbers written just before it. The reasoning trains with its verdict.
+TEST(SftDemosTest, RecheckVerdictsWorkTheStepsAgainFirst) {
+  auto tok = model::CharTokenizer::CreateDefault();
+  DemoOptions o;
+  o.recheck = true;
+  auto direct = BuildDemonstration(*tok, Short(), Example(), o);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  ASSERT_EQ(direct->segments.size(), 4u);
+  EXPECT_EQ(direct->segments[3].text, "12 + 7 = 19. 19 - 5 = 14. Boxed 14. [VERIFY] correct.");
+
+  o.wrong_first_attempt = true;
+  o.seed = 11;
+  auto corrected = BuildDemonstration(*tok, Short(), Example(), o);
+  ASSERT_TRUE(corrected.ok()) << corrected.status();
+  ASSERT_EQ(corrected->segments.size(), 8u);
+  EXPECT_EQ(corrected->segments[1].text.find("= 14."), std::string::npos) << corrected->segments[1].text;
+  EXPECT_EQ(corrected->segments[3].text,
+            "12 + 7 = 19. 19 - 5 = 14. Boxed " + corrected->turn_answers[0] + ". [VERIFY] wrong.");
+  EXPECT_EQ(corrected->segments[7].text, "12 + 7 = 19. 19 - 5 = 14. Boxed 14. [VERIFY] correct.");
+  for (size_t k : {size_t{3}, size_t{7}}) {
+    const auto& s = corrected->segments[k];
+    for (int32_t i = s.begin; i < s.end; ++i) EXPECT_EQ(corrected->trainable_mask[static_cast<size_t>(i)], 1) << k;
+  }
+  EXPECT_TRUE(proto::Validate(proto::Message(*corrected)).ok());
+
+  // Without recheck the verdict is bare, as before.
+  o.recheck = false;
+  auto bare = BuildDemonstration(*tok, Short(), Example(), o);
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(bare->segments[3].text, "[VERIFY] wrong.");
+}
+
 // PCL's dual tracks (ALGORITHMS §4.5): the reason sample trains only its attempt, the eval
 // sample only its evaluation (a wrong attempt is context); a zero-weight track is left out.
 TEST(SftDemosTest, PclTrackSamplesTrainOneSegmentKindEach) {

@@ -105,13 +105,19 @@ std::vector<DemoCase> Cases(const std::string& protocol) {
   return out;
 }
 
+// Bare verdicts and verdicts after verification reasoning (recheck): the rollout must read the
+// same verdict the demo gives, or its turns would differ.
 TEST(DemoLayoutTest, SelfCorrectDemosMatchTheRolloutProtocol) {
   auto tok = model::CharTokenizer::CreateDefault();
-  for (const auto& [prompt, o] : Cases("self_correct")) {
-    auto demo = orchestrator::BuildDemonstration(*tok, Short(), prompt, o);
-    ASSERT_TRUE(demo.ok()) << demo.status();
-    SCOPED_TRACE(prompt.problem + (o.wrong_first_attempt ? " (corrected)" : " (direct)"));
-    ExpectSameLayout(*demo, *tok, prompt.problem, "self_correct", true, o.wrong_first_attempt);
+  for (bool recheck : {false, true}) {
+    for (auto [prompt, o] : Cases("self_correct")) {
+      o.recheck = recheck;
+      auto demo = orchestrator::BuildDemonstration(*tok, Short(), prompt, o);
+      ASSERT_TRUE(demo.ok()) << demo.status();
+      SCOPED_TRACE(prompt.problem + (o.wrong_first_attempt ? " (corrected)" : " (direct)") +
+                   (recheck ? ", recheck" : ""));
+      ExpectSameLayout(*demo, *tok, prompt.problem, "self_correct", true, o.wrong_first_attempt);
+    }
   }
 }
 

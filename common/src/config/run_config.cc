@@ -64,6 +64,11 @@ Status StageConfig::Validate() const {
   if (swift_loss != "bce" && swift_loss != "pairwise" && swift_loss != "hinge") {
     return Status::InvalidArgument("swift_loss \"" + swift_loss + "\" is not one of bce, pairwise, hinge");
   }
+  if (demo_recheck && (kind != StageKind::kSft || protocol != "self_correct" || dataset != "synthetic")) {
+    return Status::InvalidArgument(
+        "demo_recheck shapes the synthetic self_correct demonstrations: it needs an sft stage with protocol "
+        "self_correct and dataset synthetic");
+  }
   if (kind == StageKind::kBon && samples_per_prompt < 2) {
     return Status::InvalidArgument("a bon stage needs samples_per_prompt >= 2 (the N of Best-of-N)");
   }

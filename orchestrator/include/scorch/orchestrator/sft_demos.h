@@ -14,6 +14,11 @@
 //                 acc is whether a's answer is right (ALGORITHMS §1.4, §3.5): a demonstration of
 //                 judging one's own answer, wrong ones included (wrong_first_attempt: then a is
 //                 context, mask 0, and only e trains: the evaluation track of §4.5).
+// With `recheck`, each self_correct verdict is preceded by free-form verification reasoning
+// (ALGORITHMS §1.1): the worked steps done again, then the judged attempt's answer restated,
+// y = "<steps> Boxed <answer>. [VERIFY] correct." A small model taught this way compares two
+// numbers it has just written, which it learns far sooner than recomputing the answer silently
+// at the verdict token.
 // A wrong first attempt is the solution with its last step's result (and the boxed answer)
 // changed by a small amount: an arithmetic slip in the final step, which a verifier that
 // re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0),
@@ -42,6 +47,7 @@ struct DemoOptions {
   bool wrong_first_attempt = false;       // self_correct: a¹ wrong, then corrected;
                                           // post_completion: a wrong answer, judged wrong
   uint64_t seed = 0;                      // picks the slip's size
+  bool recheck = false;                   // self_correct: y = steps again, answer restated, verdict
 };
 
 // The solution with its final result changed by a non-zero amount (seeded); InvalidArgument if
