@@ -16,9 +16,10 @@
 //                 context, mask 0, and only e trains: the evaluation track of §4.5).
 // With `recheck`, each self_correct verdict is preceded by free-form verification reasoning
 // (ALGORITHMS §1.1): the worked steps done again, then the judged attempt's answer restated,
-// y = "<steps> Boxed <answer>. [VERIFY] correct." A small model taught this way compares two
-// numbers it has just written, which it learns far sooner than recomputing the answer silently
-// at the verdict token.
+// y = "<steps> Boxed <answer>. [VERIFY] correct.", so the verdict only has to compare two
+// numbers written just before it instead of recomputing the answer at the verdict token. (On
+// the 4-layer toy model the re-derivation is learned but, after 3,500 steps, the verdict still
+// barely follows the comparison: see the README's SWIFT paragraph.)
 // A wrong first attempt is the solution with its last step's result (and the boxed answer)
 // changed by a small amount: an arithmetic slip in the final step, which a verifier that
 // re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0),

@@ -90,7 +90,7 @@ struct StageConfig {
   double kl_beta = -1.0;                // KL coefficient (-1 = learner.kl_beta)
   int max_staleness = 0;                // RL: policy versions a trajectory may lag (0 = on-policy)
   double demo_wrong_fraction = 0.3;     // sft on synthetic demos: share with a wrong first attempt
-  bool demo_recheck = false;            // sft on self_correct demos: each verdict re-derives the steps first
+  bool demo_recheck = false;            // sft on self_correct demos: verdicts re-derive, restate, then judge
   // PCL's mixed objective (ALGORITHMS §4.5), grpo stages with a post_completion protocol:
   // per prompt group, one demonstration trained on its reasoning (w_1) and one on its
   // evaluation (w_2, wrong attempts as context at demo_wrong_fraction), in the same step.
