@@ -1,6 +1,7 @@
 // SFT demonstrations in the turn protocols' exact token layout; see sft_demos.h.
 #include "scorch/orchestrator/sft_demos.h"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <utility>
@@ -75,7 +76,26 @@ class DemoWriter {
     const std::string text = reasoning.empty() ? std::string(verdict) : reasoning + " " + verdict;
     SCORCH_RETURN_IF_ERROR(Text(text, ChatRole::kAssistant, SegmentKind::kVerify, turn, true));
     traj_.finish_reasons.push_back(proto::FinishReason::kStop);
+    // Where the verdict string's own tokens are: the segment's tail, when the tokenizer splits
+    // the text there (it encodes the whole text at once; a merge across the boundary would
+    // leave no clean tail, and then the whole segment counts as the verdict).
+    SCORCH_ASSIGN_OR_RETURN(auto word, tokenizer_.Encode(verdict));
+    const proto::Segment& seg = traj_.segments.back();
+    const auto n = static_cast<int32_t>(word.size());
+    const bool tail = n <= seg.end - seg.begin &&
+                      std::equal(word.begin(), word.end(), traj_.token_ids.begin() + (seg.end - n));
+    verdict_words_.emplace_back(tail ? seg.end - n : seg.begin, seg.end);
     return Status::Ok();
+  }
+
+  // Leaves only the verdict strings trainable: attempts, corrections and verification
+  // reasoning become context.
+  void TrainVerdictWordsOnly() {
+    std::vector<uint8_t> keep(traj_.trainable_mask.size(), 0);
+    for (const auto& [begin, end] : verdict_words_) {
+      for (int32_t i = begin; i < end; ++i) keep[static_cast<size_t>(i)] = 1;
+    }
+    traj_.trainable_mask = std::move(keep);
   }
 
   proto::Trajectory Take() { return std::move(traj_); }
@@ -94,6 +114,7 @@ class DemoWriter {
 
   const model::Tokenizer& tokenizer_;
   proto::Trajectory traj_;
+  std::vector<std::pair<int32_t, int32_t>> verdict_words_;  // token ranges [begin, end)
 };
 
 }  // namespace
@@ -189,11 +210,15 @@ StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer
   auto recheck = [&](const std::string& attempt_answer) {
     return options.recheck ? StepsOf(prompt.solution) + " Boxed " + attempt_answer + "." : std::string();
   };
+  auto take = [&]() {
+    if (options.verdict_only) w.TrainVerdictWordsOnly();
+    return w.Take();
+  };
   if (!options.wrong_first_attempt) {
     SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 0, prompt.answer));
     SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 0));
     SCORCH_RETURN_IF_ERROR(w.Verdict(recheck(prompt.answer), model::kVerifyCorrect, 0));
-    return w.Take();
+    return take();
   }
   SCORCH_ASSIGN_OR_RETURN(std::string wrong, CorruptFinalStep(prompt.solution, prompt.answer, options.seed));
   const size_t open = wrong.rfind("\\boxed{");
@@ -207,7 +232,7 @@ StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer
   SCORCH_RETURN_IF_ERROR(w.Attempt(prompt.solution, 1, prompt.answer));
   SCORCH_RETURN_IF_ERROR(w.UserTurn(texts.self_eval_instruction, 1));
   SCORCH_RETURN_IF_ERROR(w.Verdict(recheck(prompt.answer), model::kVerifyCorrect, 1));
-  return w.Take();
+  return take();
 }
 
 namespace {

@@ -3,9 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include <set>
-
 #include <fstream>
+#include <set>
+#include <span>
 
 #include "scorch/common/proto/message.h"
 #include "scorch/common/testing/temp_dir.h"
@@ -134,6 +134,33 @@ TEST(SftDemosTest, RecheckVerdictsWorkTheStepsAgainFirst) {
   auto bare = BuildDemonstration(*tok, Short(), Example(), o);
   ASSERT_TRUE(bare.ok()) << bare.status();
   EXPECT_EQ(bare->segments[3].text, "[VERIFY] wrong.");
+}
+
+// With verdict_only, the "[VERIFY] …" strings are the only trainable tokens: every attempt,
+// correction and verification step is context, so the verdicts carry the whole loss.
+TEST(SftDemosTest, VerdictOnlyTrainsJustTheVerdictStrings) {
+  auto tok = model::CharTokenizer::CreateDefault();
+  for (bool recheck : {false, true}) {
+    DemoOptions o;
+    o.recheck = recheck;
+    o.verdict_only = true;
+    o.wrong_first_attempt = true;
+    o.seed = 11;
+    auto t = BuildDemonstration(*tok, Short(), Example(), o);
+    ASSERT_TRUE(t.ok()) << t.status();
+    std::string trained;
+    for (size_t i = 0; i < t->token_ids.size(); ++i) {
+      if (t->trainable_mask[i] == 1) trained += *tok->Decode(std::span(&t->token_ids[i], 1));
+    }
+    EXPECT_EQ(trained, "[VERIFY] wrong.[VERIFY] correct.") << "recheck " << recheck;
+    // The tokens are those of the full demonstration: only the mask differs.
+    o.verdict_only = false;
+    auto full = BuildDemonstration(*tok, Short(), Example(), o);
+    ASSERT_TRUE(full.ok()) << full.status();
+    EXPECT_EQ(t->token_ids, full->token_ids);
+    EXPECT_EQ(t->segments, full->segments);
+    EXPECT_TRUE(proto::Validate(proto::Message(*t)).ok());
+  }
 }
 
 // PCL's dual tracks (ALGORITHMS §4.5): the reason sample trains only its attempt, the eval

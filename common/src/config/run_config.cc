@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "scorch/common/logging.h"
 #include "scorch/common/version.h"
@@ -64,10 +65,13 @@ Status StageConfig::Validate() const {
   if (swift_loss != "bce" && swift_loss != "pairwise" && swift_loss != "hinge") {
     return Status::InvalidArgument("swift_loss \"" + swift_loss + "\" is not one of bce, pairwise, hinge");
   }
-  if (demo_recheck && (kind != StageKind::kSft || protocol != "self_correct" || dataset != "synthetic")) {
-    return Status::InvalidArgument(
-        "demo_recheck shapes the synthetic self_correct demonstrations: it needs an sft stage with protocol "
-        "self_correct and dataset synthetic");
+  const bool self_correct_demos = kind == StageKind::kSft && protocol == "self_correct" && dataset == "synthetic";
+  for (const auto& [set, name] : {std::pair{demo_recheck, "demo_recheck"}, {demo_verdict_only, "demo_verdict_only"}}) {
+    if (set && !self_correct_demos) {
+      return Status::InvalidArgument(std::string(name) +
+                                     " shapes the synthetic self_correct demonstrations: it needs an sft stage with "
+                                     "protocol self_correct and dataset synthetic");
+    }
   }
   if (kind == StageKind::kBon && samples_per_prompt < 2) {
     return Status::InvalidArgument("a bon stage needs samples_per_prompt >= 2 (the N of Best-of-N)");

@@ -211,6 +211,7 @@ Status JobRunner::RunSft(int index) {
       demo.protocol = stage.protocol;
       demo.seed = MixSeed(config_.job.seed, 0xde30, static_cast<uint64_t>(idx));
       demo.recheck = stage.demo_recheck;
+      demo.verdict_only = stage.demo_verdict_only;
       demo.wrong_first_attempt =
           (stage.protocol == "self_correct" || stage.protocol.rfind("post_completion", 0) == 0) &&
           static_cast<double>(demo.seed % 10000) < stage.demo_wrong_fraction * 10000.0;

@@ -20,6 +20,9 @@
 // numbers written just before it instead of recomputing the answer at the verdict token. (On
 // the 4-layer toy model the re-derivation is learned but, after 3,500 steps, the verdict still
 // barely follows the comparison: see the README's SWIFT paragraph.)
+// With `verdict_only`, only the verdict strings themselves ("[VERIFY] correct." / "[VERIFY]
+// wrong.") are trainable and everything else is context: the verdict's few tokens then carry the
+// whole loss instead of being averaged with the ~100 tokens of steps around them.
 // A wrong first attempt is the solution with its last step's result (and the boxed answer)
 // changed by a small amount: an arithmetic slip in the final step, which a verifier that
 // re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0),
@@ -49,6 +52,7 @@ struct DemoOptions {
                                           // post_completion: a wrong answer, judged wrong
   uint64_t seed = 0;                      // picks the slip's size
   bool recheck = false;                   // self_correct: y = steps again, answer restated, verdict
+  bool verdict_only = false;              // self_correct: only the "[VERIFY] …" strings train
 };
 
 // The solution with its final result changed by a non-zero amount (seeded); InvalidArgument if
