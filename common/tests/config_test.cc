@@ -100,8 +100,8 @@ TEST(ConfigTest, CrossFieldValidationNamesTheSection) {
   std::string recheck = ErrorOf("stages:\n  - {name: a, kind: sft, protocol: single_turn, demo_recheck: true}\n");
   EXPECT_THAT(recheck, HasSubstr("stages[0]: demo_recheck shapes the synthetic self_correct demonstrations"));
   std::string verdict_only =
-      ErrorOf("stages:\n  - {name: a, kind: sft, protocol: single_turn, demo_verdict_only: true}\n");
-  EXPECT_THAT(verdict_only, HasSubstr("stages[0]: demo_verdict_only shapes the synthetic self_correct"));
+      ErrorOf("stages:\n  - {name: a, kind: sft, protocol: single_turn, demo_verdict_only_fraction: 0.5}\n");
+  EXPECT_THAT(verdict_only, HasSubstr("stages[0]: demo_verdict_only_fraction shapes the synthetic self_correct"));
   auto ok = ParseRunConfig("stages:\n  - {name: a, kind: sft, protocol: self_correct, demo_recheck: true}\n", "job.yaml");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_TRUE(ok->stages[0].demo_recheck);

@@ -180,6 +180,23 @@ StatusOr<proto::Trajectory> PclDemonstration(DemoWriter& w, const model::PromptT
 
 }  // namespace
 
+DemoOptions StageDemoOptions(const config::StageConfig& stage, uint64_t seed) {
+  DemoOptions demo;
+  demo.protocol = stage.protocol;
+  demo.seed = seed;
+  demo.recheck = stage.demo_recheck;
+  // Two independent draws from one seed: the wrong-attempt one as it always was (seed % 10⁴,
+  // so earlier runs' demonstrations are unchanged), the verdict-only one from a remix of it.
+  auto in_share = [](uint64_t draw, double fraction) {
+    return static_cast<double>(draw % 10000) < fraction * 10000.0;
+  };
+  const bool judged = stage.protocol == "self_correct" || stage.protocol.rfind("post_completion", 0) == 0;
+  demo.wrong_first_attempt = judged && in_share(seed, stage.demo_wrong_fraction);
+  demo.verdict_only =
+      stage.protocol == "self_correct" && in_share(Mix(seed ^ 0x7e4d1c7ULL), stage.demo_verdict_only_fraction);
+  return demo;
+}
+
 StatusOr<proto::Trajectory> BuildDemonstration(const model::Tokenizer& tokenizer, const model::PromptTexts& texts,
                                                const Prompt& prompt, const DemoOptions& options) {
   if (prompt.solution.empty()) {

@@ -163,6 +163,39 @@ TEST(SftDemosTest, VerdictOnlyTrainsJustTheVerdictStrings) {
   }
 }
 
+// A stage's demonstrations draw a wrong first attempt and verdict-only training independently,
+// each at its configured share, and the wrong-attempt draw is the one earlier runs used.
+TEST(SftDemosTest, StageDemoOptionsDrawEachShareIndependently) {
+  config::StageConfig stage;
+  stage.protocol = "self_correct";
+  stage.demo_recheck = true;
+  stage.demo_wrong_fraction = 0.3;
+  stage.demo_verdict_only_fraction = 0.6;
+  const int n = 20000;
+  int wrong = 0, verdict_only = 0, both = 0;
+  for (uint64_t seed = 0; seed < static_cast<uint64_t>(n); ++seed) {
+    const DemoOptions o = StageDemoOptions(stage, seed * 7919 + 13);
+    EXPECT_TRUE(o.recheck);
+    EXPECT_EQ(o.seed, seed * 7919 + 13);
+    EXPECT_EQ(o.wrong_first_attempt, static_cast<double>(o.seed % 10000) < 3000.0);
+    wrong += o.wrong_first_attempt;
+    verdict_only += o.verdict_only;
+    both += o.wrong_first_attempt && o.verdict_only;
+  }
+  EXPECT_NEAR(wrong / double(n), 0.3, 0.02);
+  EXPECT_NEAR(verdict_only / double(n), 0.6, 0.02);
+  EXPECT_NEAR(both / double(n), 0.18, 0.02);  // independent: 0.3 × 0.6
+  // The ends of the range are exact, and single_turn demonstrations have no verdict to isolate.
+  stage.demo_verdict_only_fraction = 1.0;
+  EXPECT_TRUE(StageDemoOptions(stage, 5).verdict_only);
+  stage.demo_verdict_only_fraction = 0.0;
+  EXPECT_FALSE(StageDemoOptions(stage, 5).verdict_only);
+  stage.protocol = "single_turn";
+  stage.demo_verdict_only_fraction = 1.0;
+  EXPECT_FALSE(StageDemoOptions(stage, 5).verdict_only);
+  EXPECT_FALSE(StageDemoOptions(stage, 5).wrong_first_attempt);
+}
+
 // PCL's dual tracks (ALGORITHMS §4.5): the reason sample trains only its attempt, the eval
 // sample only its evaluation (a wrong attempt is context); a zero-weight track is left out.
 TEST(SftDemosTest, PclTrackSamplesTrainOneSegmentKindEach) {

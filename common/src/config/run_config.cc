@@ -66,7 +66,8 @@ Status StageConfig::Validate() const {
     return Status::InvalidArgument("swift_loss \"" + swift_loss + "\" is not one of bce, pairwise, hinge");
   }
   const bool self_correct_demos = kind == StageKind::kSft && protocol == "self_correct" && dataset == "synthetic";
-  for (const auto& [set, name] : {std::pair{demo_recheck, "demo_recheck"}, {demo_verdict_only, "demo_verdict_only"}}) {
+  for (const auto& [set, name] : {std::pair{demo_recheck, "demo_recheck"},
+                                  {demo_verdict_only_fraction > 0.0, "demo_verdict_only_fraction"}}) {
     if (set && !self_correct_demos) {
       return Status::InvalidArgument(std::string(name) +
                                      " shapes the synthetic self_correct demonstrations: it needs an sft stage with "

@@ -207,19 +207,13 @@ Status JobRunner::RunSft(int index) {
       }
       const int64_t idx = cursor_->Next();
       const Prompt prompt = task_->Get(Split::kTrain, idx);
-      DemoOptions demo;
-      demo.protocol = stage.protocol;
-      demo.seed = MixSeed(config_.job.seed, 0xde30, static_cast<uint64_t>(idx));
-      demo.recheck = stage.demo_recheck;
-      demo.verdict_only = stage.demo_verdict_only;
-      demo.wrong_first_attempt =
-          (stage.protocol == "self_correct" || stage.protocol.rfind("post_completion", 0) == 0) &&
-          static_cast<double>(demo.seed % 10000) < stage.demo_wrong_fraction * 10000.0;
+      const DemoOptions demo = StageDemoOptions(stage, MixSeed(config_.job.seed, 0xde30, static_cast<uint64_t>(idx)));
       SCORCH_ASSIGN_OR_RETURN(proto::Trajectory t, BuildDemonstration(tokenizer_, texts_, prompt, demo));
       t.prompt_id = idx;
       t.step = state_.step + 1;
       t.policy_version = -1;
       ++sets[demo.wrong_first_attempt ? "demo_corrected" : "demo_direct"];
+      if (demo.verdict_only) ++sets["demo_verdict_only"];
       proto::TrainSample sample;
       sample.trajectory = std::move(t);
       batch.samples.push_back(std::move(sample));

@@ -24,8 +24,8 @@
 // wrong.") are trainable and everything else is context: the verdict's few tokens then carry the
 // whole loss instead of being averaged with the ~100 tokens of steps around them. Measured on
 // the toy model: 1,000 verdict-only steps (lr 1.5e-3) after recheck training let solving drift
-// away (turn-1 accuracy fell to 3 %): no loss holds the attempts in place, so it needs full
-// demonstrations alongside it, not a long stage of its own.
+// away (turn-1 accuracy fell to 3 %): no loss holds the attempts in place, so a stage mixes
+// it with full demonstrations (StageDemoOptions, demo_verdict_only_fraction < 1).
 // A wrong first attempt is the solution with its last step's result (and the boxed answer)
 // changed by a small amount: an arithmetic slip in the final step, which a verifier that
 // re-checks the last operation can catch. Prompt and instruction tokens are context (mask 0),
@@ -41,6 +41,7 @@
 #include <optional>
 #include <string>
 
+#include "scorch/common/config/run_config.h"
 #include "scorch/common/proto/rollout_messages.h"
 #include "scorch/common/status.h"
 #include "scorch/model/prompt_texts.h"
@@ -57,6 +58,11 @@ struct DemoOptions {
   bool recheck = false;                   // self_correct: y = steps again, answer restated, verdict
   bool verdict_only = false;              // self_correct: only the "[VERIFY] …" strings train
 };
+
+// The options of a synthetic demonstration in an sft stage, drawn from its per-problem `seed`:
+// demo_wrong_fraction of them start with a wrong attempt (self_correct, post_completion) and,
+// independently, demo_verdict_only_fraction of them train only their verdicts (self_correct).
+DemoOptions StageDemoOptions(const config::StageConfig& stage, uint64_t seed);
 
 // The solution with its final result changed by a non-zero amount (seeded); InvalidArgument if
 // the solution does not end its last step with "= <answer>" and "\boxed{<answer>}".

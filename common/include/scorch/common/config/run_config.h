@@ -91,7 +91,7 @@ struct StageConfig {
   int max_staleness = 0;                // RL: policy versions a trajectory may lag (0 = on-policy)
   double demo_wrong_fraction = 0.3;     // sft on synthetic demos: share with a wrong first attempt
   bool demo_recheck = false;            // sft on self_correct demos: verdicts re-derive, restate, then judge
-  bool demo_verdict_only = false;       // sft on self_correct demos: only the verdict strings train
+  double demo_verdict_only_fraction = 0.0;  // sft on self_correct demos: share where only the verdicts train
   // PCL's mixed objective (ALGORITHMS §4.5), grpo stages with a post_completion protocol:
   // per prompt group, one demonstration trained on its reasoning (w_1) and one on its
   // evaluation (w_2, wrong attempts as context at demo_wrong_fraction), in the same step.
@@ -147,9 +147,11 @@ struct StageConfig {
     v.Field("demo_recheck", &demo_recheck,
             "sft on self_correct demos: each verdict first works the problem again and then judges the "
             "boxed answer against it (free-form verification reasoning, ALGORITHMS §1.1)");
-    v.Field("demo_verdict_only", &demo_verdict_only,
-            "sft on self_correct demos: only the \"[VERIFY] correct.\" / \"[VERIFY] wrong.\" strings train; "
-            "attempts, corrections and verification reasoning are context (teaches judging alone)");
+    v.Field("demo_verdict_only_fraction", &demo_verdict_only_fraction,
+            "sft on self_correct demos: share of demonstrations in which only the \"[VERIFY] correct.\" / "
+            "\"[VERIFY] wrong.\" strings train (attempts, corrections and verification reasoning are context); "
+            "the rest train in full, which keeps the attempts in place (1 on its own lets solving drift)",
+            Range<double>{0.0, 1.0});
     v.Field("sft_reason_weight", &sft_reason_weight,
             "grpo + post_completion: weight w_1 of SFT on a demonstration's reasoning in each step (PCL; 0 = off)",
             Range<double>{0.0, 100.0});
