@@ -86,7 +86,42 @@ TEST(SwiftTrainingTest, PairwiseAndHingeLearn) {
     ASSERT_TRUE(report.ok()) << loss << ": " << report.status();
     EXPECT_GT(report->best_val_accuracy, 0.9) << loss;
     EXPECT_LT(report->best_val_loss, std::log(2.0)) << loss;
+    EXPECT_GT(report->best_val_pair_accuracy, 0.9) << loss;
   }
+}
+
+// Early stopping reads the training loss's own validation value: for pairwise, −log σ(R⁺ − R⁻)
+// over every correct×wrong pair of one problem in the validation split, recomputed here from
+// the returned (best-epoch) head, with the pair accuracy beside it.
+TEST(SwiftTrainingTest, PairwiseValidationLossCoversEveryValidationPair) {
+  auto ex = ToySet(16, 8, 7, /*random_labels=*/false, /*noise=*/1.5);
+  const auto o = FastOptions("pairwise");
+  SwiftHead head(kDim);
+  auto report = TrainSwiftHead(head, ex, o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  auto split = SplitSwiftExamples(ex, o);
+  ASSERT_TRUE(split.ok());
+  auto ev = EvaluateSwiftHead(head, ex, split->val, o.batch_size);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  double loss = 0.0, wins = 0.0;
+  int64_t pairs = 0;
+  for (size_t a = 0; a < split->val.size(); ++a) {
+    for (size_t b = 0; b < split->val.size(); ++b) {
+      const auto& ea = ex[static_cast<size_t>(split->val[a])];
+      const auto& eb = ex[static_cast<size_t>(split->val[b])];
+      if (ea.group != eb.group || ea.label != 1.0f || eb.label != 0.0f) continue;
+      const double diff = ev->scores[a] - ev->scores[b];
+      loss += std::log1p(std::exp(-diff));
+      wins += diff > 0 ? 1.0 : (diff == 0 ? 0.5 : 0.0);
+      ++pairs;
+    }
+  }
+  EXPECT_EQ(pairs, static_cast<int64_t>(split->val.size() / 8) * 16);  // 4 correct × 4 wrong per held-out problem
+  EXPECT_EQ(report->val_pairs, pairs);
+  EXPECT_NEAR(report->best_val_loss, loss / static_cast<double>(pairs), 1e-5);
+  EXPECT_NEAR(report->best_val_pair_accuracy, wins / static_cast<double>(pairs), 1e-9);
+  EXPECT_EQ(report->val_loss[static_cast<size_t>(report->best_epoch - 1)], report->best_val_loss);
+  EXPECT_EQ(report->ToJson()["val_pair_accuracy"].size(), report->val_loss.size());
 }
 
 TEST(SwiftTrainingTest, GateOffLearnsToo) {
@@ -143,6 +178,14 @@ TEST(SwiftTrainingTest, SplitIsByGroupAndTooFewExamplesFail) {
   for (auto& e : all_correct) e.label = 1.0f;
   r = TrainSwiftHead(head, all_correct, FastOptions("pairwise"));
   EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  // ... and on the validation side, which early stopping reads.
+  auto split_ex = SplitSwiftExamples(ex, o);
+  ASSERT_TRUE(split_ex.ok());
+  auto val_all_correct = ex;
+  for (int64_t i : split_ex->val) val_all_correct[static_cast<size_t>(i)].label = 1.0f;
+  r = TrainSwiftHead(head, val_all_correct, FastOptions("pairwise"));
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  EXPECT_NE(r.status().message().find("validation group"), std::string::npos) << r.status();
 }
 
 TEST(SwiftTrainingTest, RejectsBadOptionsAndExamples) {

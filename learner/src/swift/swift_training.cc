@@ -143,6 +143,51 @@ std::pair<torch::Tensor, int64_t> BatchLoss(const std::string& loss, const torch
   return {torch::softplus(-diff).mean(), static_cast<int64_t>(pos.size())};  // −log σ(diff)
 }
 
+// The correct×wrong pairs of one group among examples[idx], as positions into idx.
+std::vector<std::pair<size_t, size_t>> GroupPairs(const std::vector<SwiftExample>& examples,
+                                                  const std::vector<int64_t>& idx) {
+  std::map<int64_t, std::vector<size_t>> by_group;
+  for (size_t k = 0; k < idx.size(); ++k) by_group[examples[static_cast<size_t>(idx[k])].group].push_back(k);
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (const auto& [group, members] : by_group) {
+    for (size_t a : members) {
+      if (examples[static_cast<size_t>(idx[a])].label != 1.0f) continue;
+      for (size_t b : members) {
+        if (examples[static_cast<size_t>(idx[b])].label == 0.0f) pairs.emplace_back(a, b);
+      }
+    }
+  }
+  return pairs;
+}
+
+// The validation value of `loss` for the scores of examples[idx] (BCE from the evaluation,
+// hinge over the examples, pairwise over `pairs`) and the share of `pairs` ranked right.
+std::pair<double, double> ValidationLossAndPairAccuracy(const std::string& loss,
+                                                        const std::vector<SwiftExample>& examples,
+                                                        const std::vector<int64_t>& idx,
+                                                        const std::vector<std::pair<size_t, size_t>>& pairs,
+                                                        const SwiftEvalResult& eval) {
+  const std::vector<double>& R = eval.scores;
+  double wins = 0.0, pairwise = 0.0;
+  for (const auto& [a, b] : pairs) {
+    const double diff = R[a] - R[b];
+    wins += diff > 0.0 ? 1.0 : (diff == 0.0 ? 0.5 : 0.0);
+    pairwise += std::max(-diff, 0.0) + std::log1p(std::exp(-std::abs(diff)));  // softplus(−diff)
+  }
+  const double n_pairs = static_cast<double>(pairs.size());
+  const double pair_accuracy = pairs.empty() ? std::numeric_limits<double>::quiet_NaN() : wins / n_pairs;
+  if (loss == "pairwise") return {pairwise / n_pairs, pair_accuracy};
+  if (loss == "hinge") {
+    double sum = 0.0;
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const double y = examples[static_cast<size_t>(idx[k])].label == 1.0f ? 1.0 : -1.0;
+      sum += std::max(0.0, 1.0 - y * R[k]);
+    }
+    return {sum / static_cast<double>(idx.size()), pair_accuracy};
+  }
+  return {eval.bce, pair_accuracy};
+}
+
 std::vector<torch::Tensor> SnapshotParams(SwiftHead& head) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> out;
@@ -183,9 +228,12 @@ nlohmann::json SwiftTrainReport::ToJson() const {
                         {"best_epoch", best_epoch},
                         {"best_val_loss", best_val_loss},
                         {"best_val_accuracy", best_val_accuracy},
+                        {"best_val_pair_accuracy", best_val_pair_accuracy},  // NaN is written as null
+                        {"val_pairs", val_pairs},
                         {"train_loss", train_loss},
                         {"val_loss", val_loss},
-                        {"val_accuracy", val_accuracy}};
+                        {"val_accuracy", val_accuracy},
+                        {"val_pair_accuracy", val_pair_accuracy}};
 }
 
 StatusOr<SwiftSplit> SplitSwiftExamples(const std::vector<SwiftExample>& examples, const SwiftTrainOptions& options) {
@@ -262,24 +310,21 @@ StatusOr<SwiftTrainReport> TrainSwiftHead(SwiftHead& head, const std::vector<Swi
   SCORCH_RETURN_IF_ERROR(options.Validate());
   SCORCH_RETURN_IF_ERROR(CheckExamples(examples, head->input_dim()));
   SCORCH_ASSIGN_OR_RETURN(SwiftSplit split, SplitSwiftExamples(examples, options));
+  const std::vector<std::pair<size_t, size_t>> val_pairs = GroupPairs(examples, split.val);
   if (options.loss == "pairwise") {
-    std::map<int64_t, std::pair<bool, bool>> seen;  // group -> (has correct, has wrong)
-    bool any_pair = false;
-    for (int64_t i : split.train) {
-      const auto& e = examples[static_cast<size_t>(i)];
-      auto& s = seen[e.group];
-      (e.label == 1.0f ? s.first : s.second) = true;
-      any_pair = any_pair || (s.first && s.second);
-    }
-    if (!any_pair) {
-      return Status::InvalidArgument(
-          "swift_train.loss: pairwise needs a training group with both a correct and a wrong example");
+    const char* side = GroupPairs(examples, split.train).empty() ? "training"
+                       : val_pairs.empty()                          ? "validation"
+                                                                    : nullptr;
+    if (side != nullptr) {
+      return Status::InvalidArgument(std::string("swift_train.loss: pairwise needs a ") + side +
+                                     " group with both a correct and a wrong example");
     }
   }
 
   SwiftTrainReport report;
   report.train_examples = static_cast<int64_t>(split.train.size());
   report.val_examples = static_cast<int64_t>(split.val.size());
+  report.val_pairs = static_cast<int64_t>(val_pairs.size());
   report.best_val_loss = std::numeric_limits<double>::infinity();
 
   std::vector<torch::Tensor> best = SnapshotParams(head);
@@ -322,16 +367,20 @@ StatusOr<SwiftTrainReport> TrainSwiftHead(SwiftHead& head, const std::vector<Swi
       auto val = EvaluateSwiftHead(head, examples, split.val, options.batch_size);
       head->train();
       if (!val.ok()) return val.status();
-      if (!std::isfinite(val->bce)) {
+      const auto [val_loss, pair_accuracy] =
+          ValidationLossAndPairAccuracy(options.loss, examples, split.val, val_pairs, *val);
+      if (!std::isfinite(val_loss)) {
         return fail("swift training: non-finite validation loss in epoch " + std::to_string(epoch));
       }
       report.epochs_run = epoch;
       report.train_loss.push_back(loss_sum / static_cast<double>(weight_sum));
-      report.val_loss.push_back(val->bce);
+      report.val_loss.push_back(val_loss);
       report.val_accuracy.push_back(val->accuracy);
-      if (val->bce < report.best_val_loss) {
-        report.best_val_loss = val->bce;
+      report.val_pair_accuracy.push_back(pair_accuracy);
+      if (val_loss < report.best_val_loss) {
+        report.best_val_loss = val_loss;
         report.best_val_accuracy = val->accuracy;
+        report.best_val_pair_accuracy = pair_accuracy;
         report.best_epoch = epoch;
         best = SnapshotParams(head);
         bad_epochs = 0;

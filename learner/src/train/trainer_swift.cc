@@ -83,6 +83,8 @@ StatusOr<std::map<std::string, double>> Trainer::StepSwift(const proto::TrainBat
   metrics["swift/best_epoch"] = static_cast<double>(report.best_epoch);
   metrics["swift/val_loss"] = report.best_val_loss;
   metrics["swift/val_accuracy"] = report.best_val_accuracy;
+  if (report.val_pairs > 0) metrics["swift/val_pair_accuracy"] = report.best_val_pair_accuracy;
+  metrics["swift/val_pairs"] = static_cast<double>(report.val_pairs);
   metrics["swift/parameters"] = static_cast<double>(model::CountParameters(*head));
   if (communicator_ == nullptr || communicator_->rank() == 0) {
     SCORCH_RETURN_IF_ERROR(model::SaveSwiftHead(head, cfg.head, cfg.output_dir));

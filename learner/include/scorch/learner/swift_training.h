@@ -13,17 +13,21 @@
 //                 the batch; batches are built from whole shuffled problems so their pairs
 //                 meet, and a batch without a pair is skipped;
 //        hinge    max(0, 1 − y±·R), y± = 2y − 1, mean over the batch;
-//   3. after each epoch measures the validation BCE-with-logits on R and accuracy (R > 0 ⇔
-//      predicted correct). Validation uses BCE whatever the training loss, so early stopping
-//      compares like with like (a pairwise-trained R is not calibrated, so its val BCE is a
-//      proxy; its accuracy still reads R > 0);
+//   3. after each epoch measures, on the validation split, the training loss itself (pairwise:
+//      over every correct×wrong pair of one problem there, not only those a batch would hold),
+//      the accuracy (R > 0 ⇔ predicted correct) and the pair accuracy (the share of those pairs
+//      whose correct member scores higher, ties half: what Best-of-N selection needs). Early
+//      stopping reads the training loss's own validation value: a pairwise-trained R has no
+//      calibrated offset, so its BCE says little about its ranking (with BCE as the criterion
+//      a pairwise head was kept at whichever epoch its offset happened to fit best);
 //   4. stops after `patience` epochs without a strictly lower val loss, and leaves the head
 //      holding the parameters of the best epoch.
 // Everything is deterministic given the seed, the examples (in order) and the initial head.
 //
 // Thread-safety: single-threaded; do not use the head from another thread while it trains.
-// Errors: InvalidArgument for bad options or examples (naming the field or example index) and
-// for a split that leaves a side empty (giving the counts); FailedPrecondition for a
+// Errors: InvalidArgument for bad options or examples (naming the field or example index), for
+// a split that leaves a side empty (giving the counts) and, for pairwise, for a side without a
+// problem that has both a correct and a wrong example; FailedPrecondition for a
 // non-finite loss (the head then holds the best weights so far, or its initial ones);
 // Internal for a LibTorch error.
 #pragma once
@@ -65,11 +69,14 @@ struct SwiftTrainReport {
   int64_t val_examples = 0;
   int64_t epochs_run = 0;             // epochs actually trained (<= max_epochs)
   int64_t best_epoch = 0;             // 1-based epoch whose weights the head holds
-  double best_val_loss = 0.0;         // val BCE at best_epoch
+  int64_t val_pairs = 0;              // correct×wrong pairs of one problem in validation
+  double best_val_loss = 0.0;         // val loss (the chosen loss) at best_epoch
   double best_val_accuracy = 0.0;     // val accuracy at best_epoch
+  double best_val_pair_accuracy = 0.0;  // val pair accuracy at best_epoch (NaN: no pairs)
   std::vector<double> train_loss;     // per epoch: mean training loss (the chosen loss)
-  std::vector<double> val_loss;       // per epoch: val BCE-with-logits
+  std::vector<double> val_loss;       // per epoch: val loss (the chosen loss)
   std::vector<double> val_accuracy;   // per epoch: fraction with (R > 0) == label
+  std::vector<double> val_pair_accuracy;  // per epoch: share of val pairs ranked right
 
   nlohmann::json ToJson() const;
 };
