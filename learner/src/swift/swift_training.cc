@@ -114,35 +114,6 @@ std::vector<std::vector<int64_t>> MakeBatches(const std::vector<SwiftExample>& e
   return batches;
 }
 
-// The training loss of one batch and its weight (examples, or pairs for pairwise); an
-// undefined tensor when a pairwise batch holds no pair.
-std::pair<torch::Tensor, int64_t> BatchLoss(const std::string& loss, const torch::Tensor& R, const Batch& b,
-                                            const std::vector<SwiftExample>& examples,
-                                            const std::vector<int64_t>& idx) {
-  const int64_t B = R.size(0);
-  if (loss == "bce") return {torch::binary_cross_entropy_with_logits(R, b.labels), B};
-  if (loss == "hinge") {
-    auto y = b.labels * 2.0 - 1.0;
-    return {(1.0 - y * R).clamp_min(0.0).mean(), B};
-  }
-  std::vector<int64_t> pos, neg;
-  for (int64_t i = 0; i < B; ++i) {
-    const auto& ei = examples[static_cast<size_t>(idx[static_cast<size_t>(i)])];
-    if (ei.label != 1.0f) continue;
-    for (int64_t j = 0; j < B; ++j) {
-      const auto& ej = examples[static_cast<size_t>(idx[static_cast<size_t>(j)])];
-      if (ej.label == 0.0f && ej.group == ei.group) {
-        pos.push_back(i);
-        neg.push_back(j);
-      }
-    }
-  }
-  if (pos.empty()) return {torch::Tensor(), 0};
-  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(R.device());
-  auto diff = R.index_select(0, torch::tensor(pos, opts)) - R.index_select(0, torch::tensor(neg, opts));
-  return {torch::softplus(-diff).mean(), static_cast<int64_t>(pos.size())};  // −log σ(diff)
-}
-
 // The correct×wrong pairs of one group among examples[idx], as positions into idx.
 std::vector<std::pair<size_t, size_t>> GroupPairs(const std::vector<SwiftExample>& examples,
                                                   const std::vector<int64_t>& idx) {
@@ -158,6 +129,28 @@ std::vector<std::pair<size_t, size_t>> GroupPairs(const std::vector<SwiftExample
     }
   }
   return pairs;
+}
+
+// The training loss of one batch and its weight (examples, or pairs for pairwise); an
+// undefined tensor when a pairwise batch holds no pair.
+std::pair<torch::Tensor, int64_t> BatchLoss(const std::string& loss, const torch::Tensor& R, const Batch& b,
+                                            const std::vector<SwiftExample>& examples,
+                                            const std::vector<int64_t>& idx) {
+  const int64_t B = R.size(0);
+  if (loss == "bce") return {torch::binary_cross_entropy_with_logits(R, b.labels), B};
+  if (loss == "hinge") {
+    auto y = b.labels * 2.0 - 1.0;
+    return {(1.0 - y * R).clamp_min(0.0).mean(), B};
+  }
+  std::vector<int64_t> pos, neg;
+  for (const auto& [a, b] : GroupPairs(examples, idx)) {
+    pos.push_back(static_cast<int64_t>(a));
+    neg.push_back(static_cast<int64_t>(b));
+  }
+  if (pos.empty()) return {torch::Tensor(), 0};
+  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(R.device());
+  auto diff = R.index_select(0, torch::tensor(pos, opts)) - R.index_select(0, torch::tensor(neg, opts));
+  return {torch::softplus(-diff).mean(), static_cast<int64_t>(pos.size())};  // −log σ(diff)
 }
 
 // The validation value of `loss` for the scores of examples[idx] (BCE from the evaluation,
