@@ -143,9 +143,9 @@ std::pair<torch::Tensor, int64_t> BatchLoss(const std::string& loss, const torch
     return {(1.0 - y * R).clamp_min(0.0).mean(), B};
   }
   std::vector<int64_t> pos, neg;
-  for (const auto& [a, b] : GroupPairs(examples, idx)) {
-    pos.push_back(static_cast<int64_t>(a));
-    neg.push_back(static_cast<int64_t>(b));
+  for (const auto& [right, wrong] : GroupPairs(examples, idx)) {
+    pos.push_back(static_cast<int64_t>(right));
+    neg.push_back(static_cast<int64_t>(wrong));
   }
   if (pos.empty()) return {torch::Tensor(), 0};
   auto opts = torch::TensorOptions().dtype(torch::kInt64).device(R.device());
